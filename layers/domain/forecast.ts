@@ -1,0 +1,44 @@
+import type { Resource } from "./resources.js";
+
+/** Mean and quantiles of one resource over the horizon; arrays have one value per interval. */
+export interface ResourceForecast {
+  readonly mean: readonly number[];
+  /** Keyed by `quantileKey(level)`, e.g. "0.1", "0.95". Monotone in the level at every step. */
+  readonly quantiles: Readonly<Record<string, readonly number[]>>;
+}
+
+/** Which model produced a forecast, and whether the in-function fallback had to answer. */
+export interface ForecastProvenance {
+  readonly model: string;
+  readonly modelVersion: string;
+  /** Set when the endpoint failed and the fallback model answered: why. */
+  readonly fallbackReason?: string;
+}
+
+/**
+ * A forecast for one user of one pool, or (userId undefined) the pool's aggregate series.
+ */
+export interface Forecast extends ForecastProvenance {
+  readonly pool: string;
+  readonly userId?: string;
+  /** Epoch seconds when it was made. */
+  readonly issuedAt: number;
+  /** Start of the first forecast interval, epoch seconds. */
+  readonly start: number;
+  readonly intervalSeconds: number;
+  readonly horizon: number;
+  readonly byResource: Partial<Record<Resource, ResourceForecast>>;
+}
+
+/** Accumulated forecast error for a group (a tier, a shard, a pool), for the feedback loop. */
+export interface ForecastErrorSummary {
+  /** Σ over quantiles of 2·pinball loss (the wQL numerator). */
+  readonly pinballSum: number;
+  /** Σ |actual| over the scored points (the wQL denominator before the 1/quantiles factor). */
+  readonly absActualSum: number;
+  /** Number of quantile levels in the pinball sum. */
+  readonly quantileCount: number;
+  /** Points scored, and how many of them fell within [q0.1, q0.9]. */
+  readonly points: number;
+  readonly covered80: number;
+}

@@ -1,0 +1,43 @@
+/** One series to forecast, in the shape of a DeepAR instance. */
+export interface ForecastInstance {
+  /** Epoch seconds of target[0]. */
+  readonly start: number;
+  /** History; NaN marks a missing value. */
+  readonly target: readonly number[];
+  /** Categorical features (e.g. the tier's index). */
+  readonly cat?: readonly number[];
+  readonly dynamicFeat?: readonly (readonly number[])[];
+}
+
+export interface ForecastOptions {
+  readonly quantiles: readonly number[];
+  readonly numSamples: number;
+  readonly intervalSeconds: number;
+}
+
+/** Forecast of one instance: `mean` and `quantiles` (keyed "0.1" …) over the model's prediction length. */
+export interface ForecastOutput {
+  readonly mean: number[];
+  readonly quantiles: Record<string, number[]>;
+}
+
+export interface ModelIdentity {
+  readonly model: string;
+  readonly modelVersion: string;
+}
+
+/**
+ * A forecasting model: the SageMaker endpoint in AWS (DeepAR's JSON contract), the local model
+ * server, or the in-function fallback.
+ */
+export interface ForecastModel {
+  readonly identity: ModelIdentity;
+  /**
+   * One output per instance, in order.
+   * @throws DependencyError when the model cannot answer (down, timeout, malformed response).
+   */
+  forecast(
+    instances: readonly ForecastInstance[],
+    options: ForecastOptions,
+  ): Promise<ForecastOutput[]>;
+}
