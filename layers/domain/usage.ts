@@ -15,7 +15,8 @@ export interface RequestStats {
 /**
  * A user's usage of one pool in one interval.
  * `usage === null` means the metrics source returned nothing for the interval: missing data,
- * never to be read as zero.
+ * never to be read as zero. Within a usage map, a resource the pool offers but the map lacks was
+ * not reported for that interval (missing), unlike elsewhere where an absent resource means zero.
  */
 export interface UsageRecord {
   readonly userId: string;
@@ -58,4 +59,8 @@ export interface RequestLogEntry {
   /** When the request arrived, epoch seconds. */
   readonly receivedAt: number;
   readonly outcome: "grant" | "delay" | "offer" | "reject";
+  /** The user's tier when the request was decided. */
+  readonly tier?: string;
+  /** Criticality the request was sent with. */
+  readonly criticality?: "critical" | "normal" | "deferrable";
 }

@@ -45,3 +45,13 @@ function isNetworkError(error: unknown): boolean {
     (error as { cause?: { code?: string } })?.cause?.code;
   return code !== undefined && /^E(CONN|TIMEDOUT|PIPE|AI_AGAIN|HOSTUNREACH|NETUNREACH)/.test(code);
 }
+
+/** True when a write or transaction failed only because a condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name === "ConditionalCheckFailedException") return true;
+  if (e?.name === "TransactionCanceledException") {
+    return (e.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed");
+  }
+  return false;
+}
