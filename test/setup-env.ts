@@ -2,6 +2,8 @@ import { inject } from "vitest";
 
 // Point every SDK client built by layers/adapters/aws-clients.ts at the test server.
 process.env.AWS_ENDPOINT_URL = inject("awsEndpointUrl");
+// SageMaker Runtime goes to the local model server (moto cannot run model containers).
+process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = inject("modelServerUrl");
 process.env.AWS_REGION ??= "us-east-1";
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";

@@ -28,6 +28,15 @@ export interface Forecast extends ForecastProvenance {
   readonly intervalSeconds: number;
   readonly horizon: number;
   readonly byResource: Partial<Record<Resource, ResourceForecast>>;
+  /** The user's tier when the forecast was made (user forecasts only). */
+  readonly tier?: string;
+  /** True when no history was observed: the values are the cold-start answer, not a prediction. */
+  readonly coldStart?: boolean;
+  /**
+   * Error of the forecast this one replaced, as scored by run `runId`. A rerun of that run finds
+   * the old forecast gone, so it counts this instead (error summaries stay idempotent).
+   */
+  readonly previousError?: { readonly runId: string; readonly summary: ForecastErrorSummary };
 }
 
 /** Accumulated forecast error for a group (a tier, a shard, a pool), for the feedback loop. */

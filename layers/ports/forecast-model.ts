@@ -13,6 +13,11 @@ export interface ForecastOptions {
   readonly quantiles: readonly number[];
   readonly numSamples: number;
   readonly intervalSeconds: number;
+  /**
+   * Steps the caller needs. A model that answers fewer fails (DependencyError); longer answers
+   * are cut to it. Absent: the model's own prediction length.
+   */
+  readonly predictionLength?: number;
 }
 
 /** Forecast of one instance: `mean` and `quantiles` (keyed "0.1" …) over the model's prediction length. */

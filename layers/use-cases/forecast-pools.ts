@@ -1,0 +1,177 @@
+import { poolResources, type ShaperConfig } from "../domain/config.js";
+import type { Forecast, ForecastErrorSummary } from "../domain/forecast.js";
+import { batchGroups, tierCategory } from "../domain/forecasting/forecast-assembly.js";
+import {
+  coverage80,
+  forecastRunId,
+  totalError,
+  weightedQuantileLoss,
+} from "../domain/forecasting/forecast-error.js";
+import { buildPoolUsageSeries, type GridSeries } from "../domain/forecasting/usage-series.js";
+import type { Resource } from "../domain/resources.js";
+import type { ConfigSource } from "../ports/config-source.js";
+import type { EventPublisher } from "../ports/event-publisher.js";
+import type { ForecastModel } from "../ports/forecast-model.js";
+import type { ForecastStore } from "../ports/forecast-store.js";
+import type { UsageStore } from "../ports/usage-store.js";
+import { FallbackForecaster } from "./fallback-forecaster.js";
+import {
+  forecastOptions,
+  forecastsOfAnswer,
+  type RunWindow,
+  runWindow,
+  seriesInstances,
+} from "./forecast-run.js";
+
+/** The event the retrain flow is triggered by. */
+export const FORECAST_ERROR_EVENT = "ForecastErrorThresholdExceeded";
+
+/** Forecast error is judged over the runs of the last hour. */
+export const ERROR_WINDOW_SECONDS = 3_600;
+
+/** What forecasting the pools needs. */
+export interface ForecastPoolsDeps {
+  readonly configSource: ConfigSource;
+  readonly usageStore: UsageStore;
+  readonly forecastStore: ForecastStore;
+  readonly events: EventPublisher;
+  /** The endpoint model for this run (endpoint name and timeout come from the config). */
+  readonly primaryModel: (config: ShaperConfig) => ForecastModel;
+  /** Answers when the primary fails; must not fail on data. */
+  readonly fallbackModel: ForecastModel;
+}
+
+export interface ForecastPoolsInput {
+  /** When the run was scheduled, epoch seconds. */
+  readonly time: number;
+}
+
+/** Error of one group over the error window. */
+export interface ErrorFigures {
+  /** Weighted quantile loss; null when nothing with a non-zero actual was scored. */
+  readonly wql: number | null;
+  readonly coverage80: number | null;
+  readonly points: number;
+}
+
+/** The detail of a ForecastErrorThresholdExceeded event. */
+export interface ForecastErrorEventDetail extends ErrorFigures {
+  readonly threshold: number;
+  readonly byTier: Readonly<Record<string, ErrorFigures>>;
+  /** The runs judged: window ends in (from, to], epoch seconds. */
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface ForecastPoolsResult {
+  readonly windowEnd: number;
+  readonly pools: number;
+  readonly series: number;
+  readonly coldStartSeries: number;
+  readonly batches: number;
+  readonly fallbackBatches: number;
+  readonly fallbackReasons: readonly string[];
+  /** Forecast error of the user forecasts over the last hour of runs. */
+  readonly error: ForecastErrorEventDetail;
+  /** True when the error passed the threshold and the event was published. */
+  readonly published: boolean;
+}
+
+/** One pool's aggregate series, ready to forecast. */
+interface PoolWork {
+  readonly pool: string;
+  readonly resources: readonly Resource[];
+  readonly series: Partial<Record<Resource, GridSeries>>;
+  readonly coldStart: boolean;
+}
+
+/**
+ * Forecasts each pool's aggregate series (the sum over shards of the users' usage, from the
+ * partial sums collect writes), stores the pool forecasts, then judges the user forecasts' error
+ * over the last hour of runs: when the weighted quantile loss passes
+ * `forecast.errorThresholdWql`, it publishes ForecastErrorThresholdExceeded, which starts the
+ * retrain flow.
+ *
+ * @throws DependencyError when a store or the event bus fails, or the fallback model fails
+ * @example
+ * const result = await forecastPools(deps, { time: Date.parse(event.time) / 1000 });
+ */
+export async function forecastPools(
+  deps: ForecastPoolsDeps,
+  input: ForecastPoolsInput,
+): Promise<ForecastPoolsResult> {
+  const config = await deps.configSource.load();
+  const run = runWindow(config, input.time);
+  const work = await Promise.all(
+    Object.entries(config.pools).map(async ([pool, poolConfig]): Promise<PoolWork> => {
+      const resources = poolResources(poolConfig);
+      const partials = await deps.usageStore.getPoolUsagePartials(pool, run.grid.from, run.grid.to);
+      const series = buildPoolUsageSeries(partials, resources, run.grid, config.shardCount);
+      const coldStart = resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false));
+      return { pool, resources, series, coldStart };
+    }),
+  );
+  const forecaster = new FallbackForecaster(deps.primaryModel(config), deps.fallbackModel);
+  const forecasts: Forecast[] = [];
+  const fallbackReasons = new Set<string>();
+  let fallbackBatches = 0;
+  const batches = batchGroups(work, (w) => w.resources.length, config.forecast.batchSize);
+  for (const batch of batches) {
+    const category = tierCategory(config, undefined);
+    const instances = batch.flatMap((w) =>
+      seriesInstances(w.series, w.resources, category, config.intervalSeconds),
+    );
+    const answer = await forecaster.forecast(instances, forecastOptions(config));
+    if (answer.fallbackReason !== undefined) {
+      fallbackBatches++;
+      fallbackReasons.add(answer.fallbackReason);
+    }
+    forecasts.push(
+      ...forecastsOfAnswer(config, run, batch, answer, (w) => ({
+        pool: w.pool,
+        ...(w.coldStart ? { coldStart: true } : {}),
+      })),
+    );
+  }
+  await deps.forecastStore.putForecasts(forecasts);
+
+  const error = await recentError(deps.forecastStore, config, run);
+  const published = error.wql !== null && error.wql > error.threshold;
+  if (published) await deps.events.publish(FORECAST_ERROR_EVENT, { ...error });
+  return {
+    windowEnd: run.windowEnd,
+    pools: work.length,
+    series: work.reduce((n, w) => n + w.resources.length, 0),
+    coldStartSeries: work.reduce((n, w) => n + (w.coldStart ? w.resources.length : 0), 0),
+    batches: batches.length,
+    fallbackBatches,
+    fallbackReasons: [...fallbackReasons],
+    error,
+    published,
+  };
+}
+
+/** The user forecasts' error over the runs of the last hour, overall and per tier. */
+async function recentError(
+  store: ForecastStore,
+  config: ShaperConfig,
+  run: RunWindow,
+): Promise<ForecastErrorEventDetail> {
+  const from = run.windowEnd - ERROR_WINDOW_SECONDS;
+  const byTier = await store.getErrorSummaries(forecastRunId(from + 1), run.runId);
+  return {
+    ...figures(totalError(byTier)),
+    threshold: config.forecast.errorThresholdWql,
+    byTier: Object.fromEntries(Object.entries(byTier).map(([tier, s]) => [tier, figures(s)])),
+    from,
+    to: run.windowEnd,
+  };
+}
+
+function figures(summary: ForecastErrorSummary): ErrorFigures {
+  return {
+    wql: weightedQuantileLoss(summary) ?? null,
+    coverage80: coverage80(summary) ?? null,
+    points: summary.points,
+  };
+}

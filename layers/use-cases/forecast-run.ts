@@ -1,0 +1,140 @@
+import type { ShaperConfig } from "../domain/config.js";
+import type { Forecast, ResourceForecast } from "../domain/forecast.js";
+import { toResourceForecast } from "../domain/forecasting/forecast-assembly.js";
+import { forecastRunId } from "../domain/forecasting/forecast-error.js";
+import {
+  type GridSeries,
+  type SeriesGrid,
+  trimLeadingMissing,
+} from "../domain/forecasting/usage-series.js";
+import type { Resource } from "../domain/resources.js";
+import { intervalStartOf } from "../domain/time.js";
+import type { ForecastInstance, ForecastOptions } from "../ports/forecast-model.js";
+import type { ModelAnswer } from "./fallback-forecaster.js";
+
+/**
+ * What the user and pool forecast runs share: the run's window, the model options, how series
+ * become model instances and how a model's answer becomes stored forecasts.
+ */
+
+/** The window a run forecasts from, shared by the user and pool forecast runs. */
+export interface RunWindow {
+  readonly issuedAt: number;
+  readonly windowEnd: number;
+  readonly runId: string;
+  readonly grid: SeriesGrid;
+}
+
+/**
+ * The run's window: forecasts start at the interval containing `time` (the window end), history
+ * is the `historyIntervals` intervals before it.
+ */
+export function runWindow(config: ShaperConfig, time: number): RunWindow {
+  const windowEnd = intervalStartOf(time, config.intervalSeconds);
+  return {
+    issuedAt: Math.floor(time),
+    windowEnd,
+    runId: forecastRunId(windowEnd),
+    grid: {
+      from: windowEnd - config.historyIntervals * config.intervalSeconds,
+      to: windowEnd,
+      intervalSeconds: config.intervalSeconds,
+    },
+  };
+}
+
+/** Options of every model call of a run: the configured quantiles over the horizon. */
+export function forecastOptions(config: ShaperConfig): ForecastOptions {
+  return {
+    quantiles: config.quantiles,
+    numSamples: config.forecast.numSamples,
+    intervalSeconds: config.intervalSeconds,
+    predictionLength: config.horizonIntervals,
+  };
+}
+
+/**
+ * The model instances of one series group: each resource's history with the missing values
+ * before the first observation dropped, and the tier as its category.
+ */
+export function seriesInstances(
+  series: Partial<Record<Resource, GridSeries>>,
+  resources: readonly Resource[],
+  category: number,
+  intervalSeconds: number,
+): ForecastInstance[] {
+  return resources.map((resource) => {
+    const full = series[resource];
+    if (!full) throw new RangeError(`No series was built for resource ${resource}.`);
+    const { start, target } = trimLeadingMissing(full, intervalSeconds);
+    return { start, target, cat: [category] };
+  });
+}
+
+/** What a forecast is of: the pool, and for user forecasts the user and what is known of them. */
+export type ForecastSubject = Pick<
+  Forecast,
+  "pool" | "userId" | "tier" | "coldStart" | "previousError"
+>;
+
+/**
+ * The forecasts of one answered batch, one per group: the outputs are read in order, one per
+ * resource of each group, and stamped with the run and the model that answered.
+ */
+export function forecastsOfAnswer<G extends { readonly resources: readonly Resource[] }>(
+  config: ShaperConfig,
+  run: RunWindow,
+  batch: readonly G[],
+  answer: ModelAnswer,
+  describe: (group: G) => ForecastSubject,
+): Forecast[] {
+  let next = 0;
+  return batch.map((group) => {
+    const byResource: Partial<Record<Resource, ResourceForecast>> = {};
+    for (const resource of group.resources) {
+      const output = answer.outputs[next++];
+      if (output) {
+        byResource[resource] = toResourceForecast(
+          output,
+          config.quantiles,
+          config.horizonIntervals,
+        );
+      }
+    }
+    return { ...baseForecast(config, run, answer), ...describe(group), byResource };
+  });
+}
+
+function baseForecast(
+  config: ShaperConfig,
+  run: RunWindow,
+  answer: ModelAnswer,
+): Omit<Forecast, keyof ForecastSubject | "byResource"> {
+  return {
+    issuedAt: run.issuedAt,
+    start: run.windowEnd,
+    intervalSeconds: config.intervalSeconds,
+    horizon: config.horizonIntervals,
+    model: answer.identity.model,
+    modelVersion: answer.identity.modelVersion,
+    ...(answer.fallbackReason === undefined ? {} : { fallbackReason: answer.fallbackReason }),
+  };
+}
+
+/** Maps with at most `limit` calls in flight, keeping the input order. */
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

@@ -1,0 +1,259 @@
+import { poolResources, type ShaperConfig, type User, userPools } from "../domain/config.js";
+import { ValidationError } from "../domain/errors.js";
+import type { Forecast, ForecastErrorSummary } from "../domain/forecast.js";
+import {
+  batchGroups,
+  scoreAgainstHistory,
+  tierCategory,
+} from "../domain/forecasting/forecast-assembly.js";
+import {
+  accumulateError,
+  emptyErrorSummary,
+  totalError,
+  weightedQuantileLoss,
+} from "../domain/forecasting/forecast-error.js";
+import { buildUsageSeries, type GridSeries } from "../domain/forecasting/usage-series.js";
+import type { Resource } from "../domain/resources.js";
+import type { ConfigSource } from "../ports/config-source.js";
+import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
+import type { ForecastStore } from "../ports/forecast-store.js";
+import type { UsageStore } from "../ports/usage-store.js";
+import type { UserRegistry } from "../ports/user-registry.js";
+import { FallbackForecaster, type ModelAnswer } from "./fallback-forecaster.js";
+import {
+  forecastOptions,
+  forecastsOfAnswer,
+  mapConcurrently,
+  type RunWindow,
+  runWindow,
+  seriesInstances,
+} from "./forecast-run.js";
+
+/** What forecasting a shard needs. */
+export interface ForecastUsersDeps {
+  readonly configSource: ConfigSource;
+  readonly userRegistry: UserRegistry;
+  readonly usageStore: UsageStore;
+  readonly forecastStore: ForecastStore;
+  /** The endpoint model for this run (endpoint name and timeout come from the config). */
+  readonly primaryModel: (config: ShaperConfig) => ForecastModel;
+  /** Answers when the primary fails; must not fail on data. */
+  readonly fallbackModel: ForecastModel;
+  /** Users whose history is read at once. @default 16 */
+  readonly readConcurrency?: number;
+  /** Model calls in flight at once. @default 4 */
+  readonly batchConcurrency?: number;
+}
+
+export interface ForecastUsersInput {
+  /** When the run was scheduled, epoch seconds; forecasts start at the interval containing it. */
+  readonly time: number;
+  readonly shard: number;
+}
+
+export interface ForecastUsersResult {
+  readonly shard: number;
+  /** The run id error summaries are written under (window end, 12 digits). */
+  readonly runId: string;
+  /** Start of the first forecast interval, epoch seconds. */
+  readonly windowEnd: number;
+  readonly users: number;
+  /** Forecasts stored (user × pool). */
+  readonly forecasts: number;
+  /** Series forecast (user × pool × resource). */
+  readonly series: number;
+  /** Series with no observed history (cold start). */
+  readonly coldStartSeries: number;
+  readonly batches: number;
+  readonly fallbackBatches: number;
+  /** Distinct reasons the fallback answered (at most 5). */
+  readonly fallbackReasons: readonly string[];
+  /** Points of previous forecasts scored against arrived actuals. */
+  readonly scoredPoints: number;
+  readonly errorByTier: Readonly<Record<string, ForecastErrorSummary>>;
+  /** wQL over every scored point of the shard; absent when nothing could be scored. */
+  readonly wql?: number;
+}
+
+/** One user and pool, read and scored, ready to forecast. */
+interface UserPoolWork {
+  readonly user: User;
+  readonly pool: string;
+  readonly resources: readonly Resource[];
+  readonly series: Partial<Record<Resource, GridSeries>>;
+  readonly previousError: ForecastErrorSummary;
+  readonly coldStart: boolean;
+}
+
+/**
+ * Forecasts every user of one shard: reads each user's recent usage per pool, scores the
+ * forecast it replaces against the actuals that have arrived, asks the endpoint model for new
+ * forecasts in batches (the in-process model answers a batch the endpoint cannot, and the
+ * forecasts say so), stores them, and records the shard's forecast error for the run.
+ *
+ * Reruns of a window are idempotent: forecasts are keyed by user and pool, and a forecast keeps
+ * the error it measured for the one it replaced, so the rerun's error summary is the same.
+ *
+ * @throws ValidationError when the shard is outside the configured shard count
+ * @throws DependencyError when a store fails, or the fallback model fails
+ * @example
+ * const result = await forecastUsers(deps, { time: Date.parse(event.time) / 1000, shard: 3 });
+ */
+export async function forecastUsers(
+  deps: ForecastUsersDeps,
+  input: ForecastUsersInput,
+): Promise<ForecastUsersResult> {
+  const config = await deps.configSource.load();
+  checkShard(input.shard, config);
+  const run = runWindow(config, input.time);
+  const forecaster = new FallbackForecaster(deps.primaryModel(config), deps.fallbackModel);
+  const tally = new ShardTally();
+  for await (const page of deps.userRegistry.listUsersInShard(input.shard, config.shardCount)) {
+    const work = (
+      await mapConcurrently(page, deps.readConcurrency ?? 16, (user) =>
+        readUser(deps, config, run, user),
+      )
+    ).flat();
+    const batches = batchGroups(work, (w) => w.resources.length, config.forecast.batchSize);
+    const answered = await mapConcurrently(batches, deps.batchConcurrency ?? 4, async (batch) => {
+      const instances = batch.flatMap((w) => instancesOf(config, run, w));
+      return { batch, answer: await forecaster.forecast(instances, forecastOptions(config)) };
+    });
+    const forecasts = answered.flatMap(({ batch, answer }) => assemble(config, run, batch, answer));
+    await deps.forecastStore.putForecasts(forecasts);
+    tally.addPage(page.length, work, answered, forecasts.length);
+  }
+  await deps.forecastStore.putErrorSummary(run.runId, input.shard, tally.errorByTier);
+  return tally.result(input.shard, run);
+}
+
+/** Counts of a shard run, page by page. */
+class ShardTally {
+  readonly errorByTier: Record<string, ForecastErrorSummary> = {};
+  private readonly fallbackReasons = new Set<string>();
+  private readonly counts = {
+    users: 0,
+    forecasts: 0,
+    series: 0,
+    coldStartSeries: 0,
+    batches: 0,
+    fallbackBatches: 0,
+    scoredPoints: 0,
+  };
+
+  addPage(
+    users: number,
+    work: readonly UserPoolWork[],
+    answered: readonly { readonly answer: ModelAnswer }[],
+    forecasts: number,
+  ): void {
+    const c = this.counts;
+    c.users += users;
+    c.forecasts += forecasts;
+    for (const item of work) {
+      accumulateError(this.errorByTier, item.user.tier, item.previousError);
+      c.scoredPoints += item.previousError.points;
+      c.series += item.resources.length;
+      if (item.coldStart) c.coldStartSeries += item.resources.length;
+    }
+    for (const { answer } of answered) {
+      c.batches++;
+      if (answer.fallbackReason === undefined) continue;
+      c.fallbackBatches++;
+      if (this.fallbackReasons.size < 5) this.fallbackReasons.add(answer.fallbackReason);
+    }
+  }
+
+  result(shard: number, run: RunWindow): ForecastUsersResult {
+    const wql = weightedQuantileLoss(totalError(this.errorByTier));
+    return {
+      shard,
+      runId: run.runId,
+      windowEnd: run.windowEnd,
+      ...this.counts,
+      fallbackReasons: [...this.fallbackReasons],
+      errorByTier: this.errorByTier,
+      ...(wql === undefined ? {} : { wql }),
+    };
+  }
+}
+
+function assemble(
+  config: ShaperConfig,
+  run: RunWindow,
+  batch: readonly UserPoolWork[],
+  answer: ModelAnswer,
+): Forecast[] {
+  return forecastsOfAnswer(config, run, batch, answer, (work) => ({
+    pool: work.pool,
+    userId: work.user.userId,
+    tier: work.user.tier,
+    ...(work.coldStart ? { coldStart: true } : {}),
+    ...(work.previousError.points > 0
+      ? { previousError: { runId: run.runId, summary: work.previousError } }
+      : {}),
+  }));
+}
+
+function instancesOf(config: ShaperConfig, run: RunWindow, work: UserPoolWork): ForecastInstance[] {
+  return seriesInstances(
+    work.series,
+    work.resources,
+    tierCategory(config, work.user.tier),
+    run.grid.intervalSeconds,
+  );
+}
+
+async function readUser(
+  deps: ForecastUsersDeps,
+  config: ShaperConfig,
+  run: RunWindow,
+  user: User,
+): Promise<UserPoolWork[]> {
+  const work: UserPoolWork[] = [];
+  for (const pool of userPools(user, config)) {
+    const poolConfig = config.pools[pool];
+    if (!poolConfig) continue;
+    const resources = poolResources(poolConfig);
+    const [records, previous] = await Promise.all([
+      deps.usageStore.getUsage(user.userId, pool, run.grid.from, run.grid.to),
+      deps.forecastStore.getUserForecast(pool, user.userId),
+    ]);
+    const series = buildUsageSeries(records, resources, run.grid);
+    work.push({
+      user,
+      pool,
+      resources,
+      series,
+      previousError: errorOfPrevious(previous, series, run),
+      coldStart: resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false)),
+    });
+  }
+  return work;
+}
+
+/**
+ * The error of the forecast being replaced. A forecast already made for this window (a rerun)
+ * is not scored again: the error it recorded for its own predecessor is counted instead.
+ */
+function errorOfPrevious(
+  previous: Forecast | undefined,
+  series: Partial<Record<Resource, GridSeries>>,
+  run: RunWindow,
+): ForecastErrorSummary {
+  if (!previous) return emptyErrorSummary();
+  if (previous.start >= run.windowEnd) {
+    const recorded = previous.previousError;
+    return recorded?.runId === run.runId ? recorded.summary : emptyErrorSummary();
+  }
+  return scoreAgainstHistory(previous, series, run.grid.intervalSeconds);
+}
+
+function checkShard(shard: number, config: ShaperConfig): void {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= config.shardCount) {
+    throw new ValidationError(
+      `Shard ${shard} does not exist: the config has ${config.shardCount} shards (0…${config.shardCount - 1}). Send a shard in that range.`,
+      [{ field: "shard", message: `expected an integer in [0, ${config.shardCount - 1}]` }],
+    );
+  }
+}

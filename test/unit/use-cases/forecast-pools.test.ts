@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { InMemoryEventPublisher } from "../../../layers/adapters/local/in-memory-event-publisher.js";
+import { InMemoryForecastStore } from "../../../layers/adapters/local/in-memory-forecast-store.js";
+import { InMemoryUsageStore } from "../../../layers/adapters/local/in-memory-usage-store.js";
+import { InProcessForecastModel } from "../../../layers/adapters/local/in-process-forecast-model.js";
+import { StaticConfigSource } from "../../../layers/adapters/local/static-config-source.js";
+import { DependencyError } from "../../../layers/domain/errors.js";
+import type { ForecastErrorSummary } from "../../../layers/domain/forecast.js";
+import { forecastRunId } from "../../../layers/domain/forecasting/forecast-error.js";
+import type { PoolUsagePartial } from "../../../layers/domain/usage.js";
+import type { ForecastModel, ForecastOutput } from "../../../layers/ports/forecast-model.js";
+import {
+  FORECAST_ERROR_EVENT,
+  type ForecastPoolsDeps,
+  forecastPools,
+} from "../../../layers/use-cases/forecast-pools.js";
+import { testConfig } from "../../fixtures/config.js";
+
+const INTERVAL = 300;
+const END = 1_795_813_200;
+const TIME = END + 17;
+const SHARDS = 2;
+
+class FailingModel implements ForecastModel {
+  readonly identity = { model: "endpoint", modelVersion: "v1" };
+  async forecast(): Promise<ForecastOutput[]> {
+    throw new DependencyError("SageMaker", "endpoint answered garbage", { retryable: false });
+  }
+}
+
+function summary(pinballSum: number, absActualSum: number, points = 10): ForecastErrorSummary {
+  return { pinballSum, absActualSum, quantileCount: 9, points, covered80: points - 2 };
+}
+
+async function setup(
+  primary: ForecastModel = new InProcessForecastModel({
+    identity: { model: "endpoint", modelVersion: "v1" },
+  }),
+) {
+  const config = testConfig({ shardCount: SHARDS, forecast: { errorThresholdWql: 0.3 } });
+  const usage = new InMemoryUsageStore();
+  const partials: PoolUsagePartial[] = [];
+  for (let i = 1; i <= 100; i++) {
+    for (let shard = 0; shard < SHARDS; shard++) {
+      partials.push({
+        pool: "cpu",
+        intervalStart: END - i * INTERVAL,
+        shard,
+        usage: { vcpu: 10 + shard, memoryGiB: 40 },
+        reportingUsers: 2,
+        missingUsers: 0,
+      });
+    }
+  }
+  await usage.putPoolUsagePartials(partials);
+  const forecasts = new InMemoryForecastStore();
+  const events = new InMemoryEventPublisher();
+  const deps: ForecastPoolsDeps = {
+    configSource: new StaticConfigSource(config),
+    usageStore: usage,
+    forecastStore: forecasts,
+    events,
+    primaryModel: () => primary,
+    fallbackModel: new InProcessForecastModel(),
+  };
+  return { config, deps, forecasts, events };
+}
+
+describe("forecastPools", () => {
+  it("forecasts each pool's aggregate series, the sum over shards", async () => {
+    const { deps, forecasts, config } = await setup();
+    const result = await forecastPools(deps, { time: TIME });
+    expect(result.pools).toBe(2);
+    expect(result.series).toBe(2 + 3);
+    const cpu = await forecasts.getPoolForecast("cpu");
+    expect(cpu).toMatchObject({
+      pool: "cpu",
+      start: END,
+      issuedAt: TIME,
+      horizon: config.horizonIntervals,
+      model: "endpoint",
+    });
+    expect(cpu?.userId).toBeUndefined();
+    expect(cpu?.byResource.vcpu?.mean[0]).toBeCloseTo(21, 9);
+    expect(cpu?.byResource.memoryGiB?.mean[0]).toBeCloseTo(80, 9);
+    // No partials for gpu: a cold-start forecast, marked as such.
+    const gpu = await forecasts.getPoolForecast("gpu");
+    expect(gpu?.coldStart).toBe(true);
+    expect(result.coldStartSeries).toBe(3);
+  });
+
+  it("falls back to the in-process model when the endpoint fails, and records why", async () => {
+    const { deps, forecasts } = await setup(new FailingModel());
+    const result = await forecastPools(deps, { time: TIME });
+    expect(result.fallbackBatches).toBe(result.batches);
+    const cpu = await forecasts.getPoolForecast("cpu");
+    expect(cpu?.fallbackReason).toContain("garbage");
+    expect(cpu?.byResource.vcpu?.mean[0]).toBeCloseTo(21, 9);
+  });
+
+  it("publishes ForecastErrorThresholdExceeded when the last hour's wQL passes the threshold", async () => {
+    const { deps, forecasts, events } = await setup();
+    // Runs inside the last hour (one at the window end, one 55 minutes before): wQL 45/(9·10) = 0.5.
+    await forecasts.putErrorSummary(forecastRunId(END), 0, { premium: summary(30, 5, 6) });
+    await forecasts.putErrorSummary(forecastRunId(END - 3_300), 1, { free: summary(15, 5, 4) });
+    // A run older than an hour does not count.
+    await forecasts.putErrorSummary(forecastRunId(END - 3_600), 0, { premium: summary(1_000, 1) });
+    const result = await forecastPools(deps, { time: TIME });
+    expect(result.published).toBe(true);
+    expect(result.error.wql).toBeCloseTo(0.5, 12);
+    const [event] = events.ofType(FORECAST_ERROR_EVENT);
+    expect(event?.detail).toMatchObject({
+      points: 10,
+      threshold: 0.3,
+      from: END - 3_600,
+      to: END,
+      byTier: { premium: { points: 6 }, free: { points: 4 } },
+    });
+    const byTier = event?.detail.byTier as Record<string, { wql: number }> | undefined;
+    expect(byTier?.premium?.wql).toBeCloseTo(30 / 45, 12);
+    expect(event?.detail.coverage80).toBeCloseTo(0.6, 12);
+  });
+
+  it("publishes nothing when the error is under the threshold or unmeasured", async () => {
+    const { deps, forecasts, events } = await setup();
+    expect((await forecastPools(deps, { time: TIME })).error.wql).toBeNull();
+    await forecasts.putErrorSummary(forecastRunId(END), 0, { standard: summary(9, 10) });
+    const result = await forecastPools(deps, { time: TIME });
+    expect(result.error.wql).toBeCloseTo(0.1, 12);
+    expect(result.published).toBe(false);
+    expect(events.events).toEqual([]);
+  });
+});

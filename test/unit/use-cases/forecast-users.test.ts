@@ -1,0 +1,253 @@
+import { describe, expect, it } from "vitest";
+import { InMemoryForecastStore } from "../../../layers/adapters/local/in-memory-forecast-store.js";
+import { InMemoryUsageStore } from "../../../layers/adapters/local/in-memory-usage-store.js";
+import { InMemoryUserRegistry } from "../../../layers/adapters/local/in-memory-user-registry.js";
+import { InProcessForecastModel } from "../../../layers/adapters/local/in-process-forecast-model.js";
+import { StaticConfigSource } from "../../../layers/adapters/local/static-config-source.js";
+import type { ShaperConfig, User } from "../../../layers/domain/config.js";
+import { DependencyError, ValidationError } from "../../../layers/domain/errors.js";
+import { forecastRunId, WQL_LEVELS } from "../../../layers/domain/forecasting/forecast-error.js";
+import { shardOf } from "../../../layers/domain/sharding.js";
+import type { UsageRecord } from "../../../layers/domain/usage.js";
+import type {
+  ForecastInstance,
+  ForecastModel,
+  ForecastOptions,
+  ForecastOutput,
+} from "../../../layers/ports/forecast-model.js";
+import { type ForecastUsersDeps, forecastUsers } from "../../../layers/use-cases/forecast-users.js";
+import { testConfig } from "../../fixtures/config.js";
+
+const INTERVAL = 300;
+const TIME = 1_795_813_337; // inside the interval starting 1_795_813_200
+const END = 1_795_813_200;
+
+/** A model that records its calls and answers with the in-process model. */
+class RecordingModel implements ForecastModel {
+  readonly identity = { model: "endpoint", modelVersion: "v9" };
+  readonly calls: { instances: readonly ForecastInstance[]; options: ForecastOptions }[] = [];
+  private readonly inner = new InProcessForecastModel();
+
+  async forecast(
+    instances: readonly ForecastInstance[],
+    options: ForecastOptions,
+  ): Promise<ForecastOutput[]> {
+    this.calls.push({ instances, options });
+    return this.inner.forecast(instances, options);
+  }
+}
+
+/** An endpoint that is down. */
+class FailingModel implements ForecastModel {
+  readonly identity = { model: "endpoint", modelVersion: "v9" };
+  calls = 0;
+  constructor(
+    private readonly error: Error = new DependencyError("SageMaker", "endpoint timed out", {
+      retryable: true,
+    }),
+  ) {}
+
+  async forecast(): Promise<ForecastOutput[]> {
+    this.calls++;
+    throw this.error;
+  }
+}
+
+interface Setup {
+  config: ShaperConfig;
+  users: User[];
+  shard: number;
+  deps: ForecastUsersDeps;
+  usage: InMemoryUsageStore;
+  forecasts: InMemoryForecastStore;
+}
+
+/** Users of one shard with usage: acme/globex have two days of cpu history, hooli none. */
+async function setup(
+  primary: ForecastModel,
+  overrides: Parameters<typeof testConfig>[0] = {},
+): Promise<Setup> {
+  const config = testConfig({ shardCount: 1, ...overrides });
+  const users = config.users;
+  const usage = new InMemoryUsageStore();
+  const records: UsageRecord[] = [];
+  for (const userId of ["acme", "globex"]) {
+    for (let i = 1; i <= 576; i++) {
+      const t = END - i * INTERVAL;
+      const level = userId === "acme" ? 8 : 2;
+      records.push({
+        userId,
+        pool: "cpu",
+        intervalStart: t,
+        usage: i % 50 === 0 ? null : { vcpu: level + (i % 288) / 100, memoryGiB: 4 * level },
+      });
+    }
+  }
+  await usage.putUsage(records);
+  const forecasts = new InMemoryForecastStore();
+  const deps: ForecastUsersDeps = {
+    configSource: new StaticConfigSource(config),
+    userRegistry: new InMemoryUserRegistry(users),
+    usageStore: usage,
+    forecastStore: forecasts,
+    primaryModel: () => primary,
+    fallbackModel: new InProcessForecastModel(),
+  };
+  return { config, users, shard: 0, deps, usage, forecasts };
+}
+
+describe("forecastUsers", () => {
+  it("forecasts every user, pool they draw from and resource the pool offers", async () => {
+    const primary = new RecordingModel();
+    const { deps, forecasts, config } = await setup(primary);
+    const result = await forecastUsers(deps, { time: TIME, shard: 0 });
+    // acme, globex, hooli: cpu (2 resources) + gpu (3); initech: cpu only.
+    expect(result.users).toBe(4);
+    expect(result.forecasts).toBe(7);
+    expect(result.series).toBe(3 * (2 + 3) + 2);
+    expect(result.fallbackBatches).toBe(0);
+    const acme = await forecasts.getUserForecast("cpu", "acme");
+    expect(acme).toMatchObject({
+      start: END,
+      issuedAt: TIME,
+      horizon: config.horizonIntervals,
+      intervalSeconds: INTERVAL,
+      model: "endpoint",
+      modelVersion: "v9",
+      tier: "premium",
+    });
+    expect(acme?.fallbackReason).toBeUndefined();
+    expect(Object.keys(acme?.byResource ?? {}).sort()).toEqual(["memoryGiB", "vcpu"]);
+    expect(Object.keys(acme?.byResource.vcpu?.quantiles ?? {}).sort()).toEqual(
+      config.quantiles.map(String).sort(),
+    );
+    expect(acme?.byResource.vcpu?.mean).toHaveLength(config.horizonIntervals);
+    expect(acme?.byResource.memoryGiB?.mean[0]).toBeCloseTo(32, 9);
+    expect(await forecasts.getUserForecast("gpu", "initech")).toBeUndefined();
+  });
+
+  it("sends DeepAR-shaped instances: tier category, missing values as NaN, no leading gap", async () => {
+    const primary = new RecordingModel();
+    const { deps, config } = await setup(primary);
+    await forecastUsers(deps, { time: TIME, shard: 0 });
+    const all = primary.calls.flatMap((c) => c.instances);
+    const options = primary.calls[0]?.options;
+    expect(options?.predictionLength).toBe(config.horizonIntervals);
+    expect(options?.quantiles).toEqual(config.quantiles);
+    // acme's cpu vcpu: 576 intervals of history, one missing every 50.
+    const acmeVcpu = all.find((i) => i.cat?.[0] === 0 && i.target.length === 576);
+    expect(acmeVcpu?.start).toBe(END - 576 * INTERVAL);
+    expect(acmeVcpu?.target.filter(Number.isNaN)).toHaveLength(11);
+    // hooli (free tier, index 2) has no history: one missing value just before the window end.
+    const hooli = all.filter((i) => i.cat?.[0] === 2);
+    expect(hooli.length).toBeGreaterThan(0);
+    for (const instance of hooli) {
+      expect(instance.start).toBe(END - INTERVAL);
+      expect(instance.target).toEqual([Number.NaN]);
+    }
+  });
+
+  it("gives users without history a cold-start forecast, marked as such", async () => {
+    const { deps, forecasts } = await setup(new RecordingModel());
+    const result = await forecastUsers(deps, { time: TIME, shard: 0 });
+    const hooli = await forecasts.getUserForecast("cpu", "hooli");
+    expect(hooli?.coldStart).toBe(true);
+    expect(hooli?.byResource.vcpu?.mean).toEqual(new Array(12).fill(0));
+    expect((await forecasts.getUserForecast("cpu", "acme"))?.coldStart).toBeUndefined();
+    expect(result.coldStartSeries).toBeGreaterThanOrEqual(2);
+  });
+
+  it("answers with the fallback model when the endpoint fails, and records why", async () => {
+    const primary = new FailingModel();
+    const { deps, forecasts } = await setup(primary, { forecast: { batchSize: 4 } });
+    // One batch in flight at a time, so the count of endpoint calls is exact.
+    const result = await forecastUsers({ ...deps, batchConcurrency: 1 }, { time: TIME, shard: 0 });
+    expect(result.forecasts).toBe(7);
+    expect(result.fallbackBatches).toBe(result.batches);
+    expect(result.fallbackReasons.some((r) => r.includes("endpoint timed out"))).toBe(true);
+    const acme = await forecasts.getUserForecast("cpu", "acme");
+    expect(acme?.model).toBe("seasonal-naive");
+    expect(acme?.modelVersion).toBe("in-process");
+    expect(acme?.fallbackReason).toMatch(/endpoint timed out|skipped after 3 consecutive failures/);
+    expect(acme?.byResource.vcpu?.mean).toHaveLength(12);
+    // After three failures in a row the endpoint is not called again this run.
+    expect(primary.calls).toBe(3);
+    expect(result.batches).toBeGreaterThan(3);
+  });
+
+  it("lets errors that are not dependency failures through (bugs are not hidden by the fallback)", async () => {
+    const { deps } = await setup(new FailingModel(new TypeError("bug")));
+    await expect(forecastUsers(deps, { time: TIME, shard: 0 })).rejects.toThrow(TypeError);
+  });
+
+  it("batches series by the configured size without splitting a user's pool across calls", async () => {
+    const primary = new RecordingModel();
+    const { deps } = await setup(primary, { forecast: { batchSize: 4 } });
+    const result = await forecastUsers(deps, { time: TIME, shard: 0 });
+    expect(primary.calls.length).toBe(result.batches);
+    expect(primary.calls.every((c) => c.instances.length <= 4)).toBe(true);
+    // gpu groups (3 series) cannot share a batch of 4 with another group of 2 or 3.
+    expect(primary.calls.map((c) => c.instances.length).reduce((a, b) => a + b, 0)).toBe(
+      result.series,
+    );
+  });
+
+  it("scores the forecast it replaces against the actuals that arrived, per tier, under the run id", async () => {
+    const { deps, forecasts, usage } = await setup(new RecordingModel());
+    await forecastUsers(deps, { time: TIME - INTERVAL, shard: 0 });
+    const previous = await forecasts.getUserForecast("cpu", "acme");
+    // What happened in the interval the previous forecast's first step covered: far above it.
+    await usage.putUsage([
+      {
+        userId: "acme",
+        pool: "cpu",
+        intervalStart: END - INTERVAL,
+        usage: { vcpu: 100, memoryGiB: 32 },
+      },
+    ]);
+    const result = await forecastUsers(deps, { time: TIME, shard: 0 });
+    expect(previous?.start).toBe(END - INTERVAL);
+    expect(result.scoredPoints).toBeGreaterThanOrEqual(2);
+    expect(result.errorByTier.premium?.points).toBe(2);
+    expect(result.errorByTier.premium?.absActualSum).toBe(132);
+    expect(result.wql).toBeGreaterThan(0);
+    const stored = await forecasts.getErrorSummaries(forecastRunId(END), forecastRunId(END));
+    expect(stored.premium).toEqual(result.errorByTier.premium);
+    const pinballAt100 = WQL_LEVELS.reduce(
+      (sum, q) => sum + 2 * q * (100 - (previous?.byResource.vcpu?.quantiles[String(q)]?.[0] ?? 0)),
+      0,
+    );
+    expect(stored.premium?.pinballSum ?? 0).toBeGreaterThanOrEqual(pinballAt100 - 1e-9);
+  });
+
+  it("writes the same error summary when a window is forecast again (reruns are idempotent)", async () => {
+    const { deps, forecasts, usage } = await setup(new RecordingModel());
+    await forecastUsers(deps, { time: TIME - INTERVAL, shard: 0 });
+    await usage.putUsage([
+      { userId: "acme", pool: "cpu", intervalStart: END - INTERVAL, usage: { vcpu: 100 } },
+    ]);
+    const first = await forecastUsers(deps, { time: TIME, shard: 0 });
+    const again = await forecastUsers(deps, { time: TIME, shard: 0 });
+    expect(again.errorByTier).toEqual(first.errorByTier);
+    expect(await forecasts.getErrorSummaries(forecastRunId(END), forecastRunId(END))).toEqual(
+      first.errorByTier,
+    );
+  });
+
+  it("forecasts only the users of the shard it is given", async () => {
+    const { deps, forecasts, users } = await setup(new RecordingModel(), { shardCount: 3 });
+    const shard = shardOf("acme", 3);
+    const result = await forecastUsers(deps, { time: TIME, shard });
+    const expected = users.filter((u) => shardOf(u.userId, 3) === shard).map((u) => u.userId);
+    expect(result.users).toBe(expected.length);
+    for (const user of users) {
+      const stored = await forecasts.getUserForecast("cpu", user.userId);
+      expect(stored !== undefined).toBe(expected.includes(user.userId));
+    }
+  });
+
+  it("refuses a shard outside the configured shard count", async () => {
+    const { deps } = await setup(new RecordingModel());
+    await expect(forecastUsers(deps, { time: TIME, shard: 1 })).rejects.toThrow(ValidationError);
+  });
+});
