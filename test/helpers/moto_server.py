@@ -22,6 +22,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+import moto_extensions
+
 
 def watch_parent(parent_pid: int) -> None:
     while True:
@@ -33,6 +35,7 @@ def watch_parent(parent_pid: int) -> None:
 
 
 def main() -> None:
+    moto_extensions.install()
     host = "127.0.0.1"
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     parent_pid = int(sys.argv[2]) if len(sys.argv) > 2 else os.getppid()

@@ -1,0 +1,393 @@
+import type { Criticality, ShaperConfig } from "../config.js";
+import type { PolicyChange, PolicySet, TierPolicy } from "../policy.js";
+import type { RequestLogEntry } from "../usage.js";
+import { COVERAGE80_BAND } from "./evaluate-error.js";
+
+/**
+ * The feedback loop's policy knobs: per tier, the forecast quantile the plan provisions for and
+ * the headroom above it. Each adaptation moves a knob by at most one step within the configured
+ * bounds, and only with a cause a person can read:
+ * - a tier whose grant-now rate fell below its SLO gets a higher quantile and more headroom
+ *   (both knobs, so a miss is corrected quickly);
+ * - a tier whose forecasts under-cover (coverage80 below 0.7) gets a higher quantile;
+ * - a tier far above its SLO while capacity sits idle gives back one knob step (headroom first,
+ *   then the quantile), so lowering is slower than raising;
+ * - otherwise nothing changes.
+ * Deferrable requests are counted but do not drive the SLO: delaying them is the shaping working
+ * as intended. Every change records `before`, so applying it reverts the change.
+ */
+
+/** Requests of a tier below which its grant-now rate is reported but not acted on. */
+export const MIN_REQUESTS_TO_JUDGE = 20;
+
+/** Pool utilisation (0–1) below which capacity counts as idle. */
+export const IDLE_UTILISATION = 0.5;
+
+/** Points of forecast error below which a tier's coverage is not acted on. */
+export const MIN_COVERAGE_POINTS = 100;
+
+export type Outcome = RequestLogEntry["outcome"];
+export type OutcomeCounts = Record<Outcome, number>;
+
+/** What a tier's requests got over the window. */
+export interface TierOutcomes {
+  readonly total: OutcomeCounts;
+  readonly byCriticality: Readonly<Record<Criticality, OutcomeCounts>>;
+}
+
+/** Observations behind one tier's adaptation. */
+export interface TierObservation {
+  readonly outcomes?: TierOutcomes;
+  /** The tier's forecast coverage80 and the points it rests on. */
+  readonly coverage80?: number | null;
+  readonly coveragePoints?: number;
+}
+
+/** How one tier was judged. */
+export interface TierAssessment {
+  /** Requests that count towards the SLO (critical and normal; all when only deferrable ones came). */
+  readonly sloRequests: number;
+  readonly grantNowRate: number | null;
+  readonly sloGrantNowRate: number;
+  readonly coverage80: number | null;
+  readonly action: "raise" | "lower" | "hold";
+  readonly reason: string;
+}
+
+export interface AdaptPoliciesInput {
+  readonly config: Pick<ShaperConfig, "tiers" | "quantiles" | "policyBounds">;
+  /** Policies in force; undefined before the first adaptation (tier defaults from the config). */
+  readonly current: PolicySet | undefined;
+  readonly observations: Readonly<Record<string, TierObservation>>;
+  /** Mean utilisation of the pools over the window, 0–1; null when unknown (never lowers). */
+  readonly utilisation: number | null;
+  /** Epoch seconds, stamped on the new set and its changes. */
+  readonly now: number;
+}
+
+export interface AdaptPoliciesResult {
+  /** The new policy set, or undefined when nothing changed. */
+  readonly next: PolicySet | undefined;
+  readonly changes: readonly PolicyChange[];
+  readonly assessments: Readonly<Record<string, TierAssessment>>;
+}
+
+const OUTCOMES: readonly Outcome[] = ["grant", "delay", "offer", "reject"];
+const CRITICALITY_LIST: readonly Criticality[] = ["critical", "normal", "deferrable"];
+
+function zeroCounts(): OutcomeCounts {
+  return { grant: 0, delay: 0, offer: 0, reject: 0 };
+}
+
+/**
+ * Counts request outcomes per tier and criticality. Entries without a tier are skipped (the
+ * request log records the tier at decision time); entries without a criticality count as normal.
+ *
+ * @param entries request log entries of the window
+ * @returns counts per tier, and how many entries had no tier
+ */
+export function countOutcomesByTier(entries: readonly RequestLogEntry[]): {
+  byTier: Record<string, TierOutcomes>;
+  withoutTier: number;
+} {
+  const byTier: Record<
+    string,
+    { total: OutcomeCounts; byCriticality: Record<Criticality, OutcomeCounts> }
+  > = {};
+  let withoutTier = 0;
+  for (const entry of entries) {
+    if (!entry.tier) {
+      withoutTier++;
+      continue;
+    }
+    const tier = byTier[entry.tier] ?? {
+      total: zeroCounts(),
+      byCriticality: { critical: zeroCounts(), normal: zeroCounts(), deferrable: zeroCounts() },
+    };
+    byTier[entry.tier] = tier;
+    tier.total[entry.outcome]++;
+    tier.byCriticality[entry.criticality ?? "normal"][entry.outcome]++;
+  }
+  return { byTier, withoutTier };
+}
+
+/**
+ * Quantile levels a tier's knob may take: the configured quantiles within the bounds, ascending.
+ */
+export function allowedQuantileLevels(
+  config: Pick<ShaperConfig, "quantiles" | "policyBounds">,
+): number[] {
+  const { quantileMin, quantileMax } = config.policyBounds;
+  return [...config.quantiles]
+    .filter((q) => q >= quantileMin - 1e-9 && q <= quantileMax + 1e-9)
+    .sort((a, b) => a - b);
+}
+
+/** The allowed level nearest to `q` (ties to the lower level). */
+export function snapQuantile(q: number, levels: readonly number[]): number {
+  let best = levels[0] ?? q;
+  for (const level of levels) if (Math.abs(level - q) < Math.abs(best - q) - 1e-12) best = level;
+  return best;
+}
+
+/**
+ * Moves a quantile level one step up or down: towards `q ± step`, snapped to the allowed level
+ * nearest that target among the levels beyond `q` in that direction (so a move is at least one
+ * level). Returns `q` when no level lies beyond it.
+ */
+export function stepQuantile(
+  q: number,
+  direction: 1 | -1,
+  step: number,
+  levels: readonly number[],
+): number {
+  const beyond = levels.filter((level) => (direction > 0 ? level > q + 1e-9 : level < q - 1e-9));
+  if (beyond.length === 0) return q;
+  const target = q + direction * step;
+  let best = beyond[0] as number;
+  for (const level of beyond) {
+    const d = Math.abs(level - target);
+    const bestD = Math.abs(best - target);
+    // Ties go to the smaller move.
+    if (
+      d < bestD - 1e-12 ||
+      (Math.abs(d - bestD) <= 1e-12 && Math.abs(level - q) < Math.abs(best - q))
+    )
+      best = level;
+  }
+  return best;
+}
+
+function clampHeadroom(h: number, bounds: ShaperConfig["policyBounds"]): number {
+  return round(Math.min(bounds.headroomMax, Math.max(bounds.headroomMin, h)));
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/** Policies in force for every configured tier: the stored ones, else the config's defaults. */
+export function effectivePolicies(
+  config: Pick<ShaperConfig, "tiers">,
+  current: PolicySet | undefined,
+): Record<string, TierPolicy> {
+  const out: Record<string, TierPolicy> = {};
+  for (const [name, tier] of Object.entries(config.tiers)) {
+    out[name] = current?.tiers[name] ?? {
+      forecastQuantile: tier.forecastQuantile,
+      headroomFraction: tier.headroomFraction,
+    };
+  }
+  return out;
+}
+
+/**
+ * Adapts every tier's knobs from what its requests got and how well its forecasts covered.
+ *
+ * @param input config (tiers with their SLO, quantiles, bounds), the policies in force, per-tier
+ *   observations, pool utilisation (0–1) and the time (epoch seconds)
+ * @returns the new set (undefined when nothing changed), one change per changed tier with its
+ *   cause, and how each tier was judged
+ * @example
+ * const { next, changes } = adaptPolicies({ config, current, observations, utilisation: 0.4, now });
+ */
+export function adaptPolicies(input: AdaptPoliciesInput): AdaptPoliciesResult {
+  const { config, current, observations, utilisation, now } = input;
+  const bounds = config.policyBounds;
+  const levels = allowedQuantileLevels(config);
+  const inForce = effectivePolicies(config, current);
+  const version = (current?.version ?? 0) + 1;
+  const nextTiers: Record<string, TierPolicy> = { ...(current?.tiers ?? {}), ...inForce };
+  const changes: PolicyChange[] = [];
+  const assessments: Record<string, TierAssessment> = {};
+
+  for (const tierName of Object.keys(config.tiers).sort()) {
+    const tier = config.tiers[tierName];
+    const before = inForce[tierName];
+    if (!tier || !before) continue;
+    const observation = observations[tierName] ?? {};
+    const assessment = assessTier(tier.sloGrantNowRate, observation, utilisation);
+    assessments[tierName] = assessment;
+
+    // Knobs outside the bounds (the bounds or quantiles changed) are brought inside first.
+    const start: TierPolicy = {
+      forecastQuantile: snapQuantile(before.forecastQuantile, levels),
+      headroomFraction: clampHeadroom(before.headroomFraction, bounds),
+    };
+    let after = start;
+    const causes: string[] = [];
+    if (!samePolicy(start, before)) causes.push("brought within the policy bounds");
+
+    if (assessment.action === "raise") {
+      const q = stepQuantile(start.forecastQuantile, 1, bounds.quantileStep, levels);
+      const raiseHeadroom = assessment.sloRequests > 0 && isBelowSlo(assessment);
+      const h =
+        raiseHeadroom || q === start.forecastQuantile
+          ? clampHeadroom(start.headroomFraction + bounds.headroomStep, bounds)
+          : start.headroomFraction;
+      after = { forecastQuantile: q, headroomFraction: h };
+      causes.push(
+        samePolicy(after, start)
+          ? `${assessment.reason}; knobs already at their upper bounds`
+          : assessment.reason,
+      );
+    } else if (assessment.action === "lower") {
+      const h = clampHeadroom(start.headroomFraction - bounds.headroomStep, bounds);
+      after =
+        h < start.headroomFraction
+          ? { ...start, headroomFraction: h }
+          : {
+              ...start,
+              forecastQuantile: stepQuantile(
+                start.forecastQuantile,
+                -1,
+                bounds.quantileStep,
+                levels,
+              ),
+            };
+      if (!samePolicy(after, start)) causes.push(assessment.reason);
+    }
+
+    if (samePolicy(after, before)) continue;
+    nextTiers[tierName] = after;
+    changes.push({
+      changeId: `${version}-${tierName}`,
+      tier: tierName,
+      before,
+      after,
+      cause: `${describeMove(before, after)}: ${causes.join("; ")}`,
+      at: now,
+      version,
+    });
+  }
+
+  return {
+    next: changes.length > 0 ? { version, tiers: nextTiers, updatedAt: now } : undefined,
+    changes,
+    assessments,
+  };
+}
+
+function isBelowSlo(a: TierAssessment): boolean {
+  return (
+    a.grantNowRate !== null &&
+    a.sloRequests >= MIN_REQUESTS_TO_JUDGE &&
+    a.grantNowRate < a.sloGrantNowRate
+  );
+}
+
+function assessTier(
+  slo: number,
+  observation: TierObservation,
+  utilisation: number | null,
+): TierAssessment {
+  const outcomes = observation.outcomes;
+  const sloCounts = outcomes ? sloOutcomes(outcomes) : zeroCounts();
+  const sloRequests = OUTCOMES.reduce((n, o) => n + sloCounts[o], 0);
+  const grantNowRate = sloRequests > 0 ? sloCounts.grant / sloRequests : null;
+  const coveragePoints = observation.coveragePoints ?? 0;
+  const coverage80 =
+    observation.coverage80 !== undefined && coveragePoints >= MIN_COVERAGE_POINTS
+      ? observation.coverage80
+      : null;
+  const base = { sloRequests, grantNowRate, sloGrantNowRate: slo, coverage80 };
+  const rateText =
+    grantNowRate === null
+      ? "no requests"
+      : `grant-now rate ${pct(grantNowRate)} over ${sloRequests} requests (${sloCounts.delay} delayed, ${sloCounts.offer} offered, ${sloCounts.reject} rejected) against a target of ${pct(slo)}`;
+  const judged = grantNowRate !== null && sloRequests >= MIN_REQUESTS_TO_JUDGE;
+
+  if (judged && grantNowRate < slo) {
+    return { ...base, action: "raise", reason: `${rateText}: below target` };
+  }
+  if (coverage80 !== null && coverage80 < COVERAGE80_BAND.min) {
+    return {
+      ...base,
+      action: "raise",
+      reason: `forecast coverage80 ${pct(coverage80)} over ${coveragePoints} points is below ${pct(COVERAGE80_BAND.min)}: forecasts under-cover demand`,
+    };
+  }
+  if (!judged) {
+    return {
+      ...base,
+      action: "hold",
+      reason: `${rateText}: fewer than ${MIN_REQUESTS_TO_JUDGE} requests, not enough to judge`,
+    };
+  }
+  // Far above target: at most half the misses the SLO allows.
+  const farAbove = 1 - grantNowRate <= (1 - slo) / 2 + 1e-12;
+  const idle = utilisation !== null && utilisation < IDLE_UTILISATION;
+  if (farAbove && idle) {
+    return {
+      ...base,
+      action: "lower",
+      reason: `${rateText}: far above target while pools are idle (mean utilisation ${pct(utilisation)} < ${pct(IDLE_UTILISATION)})`,
+    };
+  }
+  return {
+    ...base,
+    action: "hold",
+    reason: `${rateText}: within target${farAbove ? ` (pools not idle: utilisation ${utilisation === null ? "unknown" : pct(utilisation)})` : ""}`,
+  };
+}
+
+/** Outcomes that count towards the SLO: critical and normal requests, or all when only deferrable came. */
+function sloOutcomes(outcomes: TierOutcomes): OutcomeCounts {
+  const counts = zeroCounts();
+  for (const c of CRITICALITY_LIST) {
+    if (c === "deferrable") continue;
+    for (const o of OUTCOMES) counts[o] += outcomes.byCriticality[c][o];
+  }
+  const n = OUTCOMES.reduce((sum, o) => sum + counts[o], 0);
+  return n > 0 ? counts : { ...outcomes.total };
+}
+
+function samePolicy(a: TierPolicy, b: TierPolicy): boolean {
+  return (
+    Math.abs(a.forecastQuantile - b.forecastQuantile) < 1e-9 &&
+    Math.abs(a.headroomFraction - b.headroomFraction) < 1e-9
+  );
+}
+
+function describeMove(before: TierPolicy, after: TierPolicy): string {
+  const parts: string[] = [];
+  if (Math.abs(before.forecastQuantile - after.forecastQuantile) >= 1e-9)
+    parts.push(`forecast quantile ${before.forecastQuantile} → ${after.forecastQuantile}`);
+  if (Math.abs(before.headroomFraction - after.headroomFraction) >= 1e-9)
+    parts.push(`headroom ${pct(before.headroomFraction)} → ${pct(after.headroomFraction)}`);
+  return parts.join(", ");
+}
+
+function pct(x: number): string {
+  return `${Number((x * 100).toFixed(2))}%`;
+}
+
+/**
+ * Reverts one logged change: the tier's knobs go back to the change's `before`, recorded as a new
+ * change (so the log stays complete) on the next version.
+ *
+ * @param current the policy set in force
+ * @param change the change to undo
+ * @param now epoch seconds
+ * @returns the new set and the change that reverts `change`
+ */
+export function revertPolicyChange(
+  current: PolicySet,
+  change: PolicyChange,
+  now: number,
+): { next: PolicySet; change: PolicyChange } {
+  const version = current.version + 1;
+  const before = current.tiers[change.tier] ?? change.after;
+  return {
+    next: { version, tiers: { ...current.tiers, [change.tier]: change.before }, updatedAt: now },
+    change: {
+      changeId: `${version}-${change.tier}-revert`,
+      tier: change.tier,
+      before,
+      after: change.before,
+      cause: `revert of change ${change.changeId} (${change.cause})`,
+      at: now,
+      version,
+    },
+  };
+}

@@ -1,0 +1,260 @@
+import { describe, expect, it } from "vitest";
+import type { PolicySet } from "../../../../layers/domain/policy.js";
+import {
+  adaptPolicies,
+  allowedQuantileLevels,
+  countOutcomesByTier,
+  revertPolicyChange,
+  stepQuantile,
+  type TierObservation,
+} from "../../../../layers/domain/retrain/adapt-policies.js";
+import type { RequestLogEntry } from "../../../../layers/domain/usage.js";
+import { testConfig } from "../../../fixtures/config.js";
+
+const NOW = 1_795_000_000;
+const config = testConfig();
+
+function entries(
+  tier: string,
+  counts: Partial<Record<RequestLogEntry["outcome"], number>>,
+  criticality: RequestLogEntry["criticality"] = "normal",
+): RequestLogEntry[] {
+  const out: RequestLogEntry[] = [];
+  for (const [outcome, n] of Object.entries(counts)) {
+    for (let i = 0; i < (n ?? 0); i++) {
+      out.push({
+        requestId: `${tier}-${outcome}-${criticality}-${i}`,
+        userId: "u",
+        pool: "cpu",
+        amounts: { vcpu: 1 },
+        durationSeconds: 60,
+        receivedAt: NOW - 100,
+        outcome: outcome as RequestLogEntry["outcome"],
+        tier,
+        criticality,
+      });
+    }
+  }
+  return out;
+}
+
+function untiered(entry: RequestLogEntry): RequestLogEntry {
+  const { tier: _tier, ...rest } = entry;
+  return rest;
+}
+
+function observe(log: RequestLogEntry[]): Record<string, TierObservation> {
+  const { byTier } = countOutcomesByTier(log);
+  return Object.fromEntries(Object.entries(byTier).map(([t, outcomes]) => [t, { outcomes }]));
+}
+
+describe("adaptPolicies", () => {
+  it("raises quantile and headroom of a tier whose grant-now rate is below its SLO, with a readable cause", () => {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: observe(entries("standard", { grant: 90, delay: 6, reject: 4 })),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    expect(result.changes).toHaveLength(1);
+    const change = result.changes[0];
+    expect(change?.tier).toBe("standard");
+    expect(change?.before).toEqual({ forecastQuantile: 0.9, headroomFraction: 0.1 });
+    expect(change?.after).toEqual({ forecastQuantile: 0.95, headroomFraction: 0.15 });
+    expect(change?.cause).toContain("grant-now rate 90% over 100 requests");
+    expect(change?.cause).toContain("6 delayed, 0 offered, 4 rejected");
+    expect(change?.cause).toContain("below target");
+    expect(result.next?.version).toBe(1);
+    expect(result.next?.tiers.standard).toEqual(change?.after);
+    // Every configured tier is in the set, unchanged ones at their config defaults.
+    expect(result.next?.tiers.free).toEqual({ forecastQuantile: 0.8, headroomFraction: 0 });
+  });
+
+  it("changes nothing for a tier within its target", () => {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: observe(entries("standard", { grant: 995, delay: 5 })),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    expect(result.changes).toEqual([]);
+    expect(result.next).toBeUndefined();
+    expect(result.assessments.standard?.action).toBe("hold");
+    expect(result.assessments.standard?.reason).toContain("within target");
+  });
+
+  it("lowers headroom one step when far above target and pools idle, and the quantile only once headroom is at its floor", () => {
+    const observations = observe(entries("standard", { grant: 1_000 }));
+    const first = adaptPolicies({
+      config,
+      current: undefined,
+      observations,
+      utilisation: 0.3,
+      now: NOW,
+    });
+    expect(first.changes[0]?.after).toEqual({ forecastQuantile: 0.9, headroomFraction: 0.05 });
+    expect(first.changes[0]?.cause).toContain("pools are idle (mean utilisation 30%");
+
+    const atFloor: PolicySet = {
+      version: 4,
+      tiers: { standard: { forecastQuantile: 0.9, headroomFraction: 0 } },
+      updatedAt: NOW - 10,
+    };
+    const second = adaptPolicies({
+      config,
+      current: atFloor,
+      observations,
+      utilisation: 0.3,
+      now: NOW,
+    });
+    expect(second.changes[0]?.after).toEqual({ forecastQuantile: 0.8, headroomFraction: 0 });
+    expect(second.next?.version).toBe(5);
+  });
+
+  it("does not lower while pools are busy or their load is unknown", () => {
+    const observations = observe(entries("standard", { grant: 1_000 }));
+    for (const utilisation of [0.8, null]) {
+      const result = adaptPolicies({
+        config,
+        current: undefined,
+        observations,
+        utilisation,
+        now: NOW,
+      });
+      expect(result.changes).toEqual([]);
+    }
+  });
+
+  it("raises the quantile when the tier's forecasts under-cover, even with no requests", () => {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: { free: { coverage80: 0.55, coveragePoints: 500 } },
+      utilisation: 0.2,
+      now: NOW,
+    });
+    expect(result.changes[0]?.tier).toBe("free");
+    expect(result.changes[0]?.after).toEqual({ forecastQuantile: 0.9, headroomFraction: 0 });
+    expect(result.changes[0]?.cause).toContain("forecast coverage80 55%");
+  });
+
+  it("does not act on too few requests or too few coverage points", () => {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: {
+        ...observe(entries("standard", { grant: 5, reject: 5 })),
+        free: { coverage80: 0.2, coveragePoints: 30 },
+      },
+      utilisation: 0.9,
+      now: NOW,
+    });
+    expect(result.changes).toEqual([]);
+    expect(result.assessments.standard?.reason).toContain("not enough to judge");
+  });
+
+  it("leaves deferrable requests out of the SLO: delaying them is shaping, not a miss", () => {
+    const log = [
+      ...entries("standard", { grant: 500 }, "normal"),
+      ...entries("standard", { delay: 400 }, "deferrable"),
+    ];
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: observe(log),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    expect(result.changes).toEqual([]);
+    expect(result.assessments.standard?.grantNowRate).toBe(1);
+    expect(result.assessments.standard?.sloRequests).toBe(500);
+  });
+
+  it("stays within the bounds: a tier at the top of both knobs gets no change", () => {
+    const top: PolicySet = {
+      version: 2,
+      tiers: { premium: { forecastQuantile: 0.99, headroomFraction: 1 } },
+      updatedAt: NOW - 10,
+    };
+    const result = adaptPolicies({
+      config,
+      current: top,
+      observations: observe(entries("premium", { grant: 50, reject: 50 })),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    expect(result.changes).toEqual([]);
+    expect(result.assessments.premium?.action).toBe("raise");
+  });
+
+  it("brings a knob set outside the bounds back inside, saying so", () => {
+    const outside: PolicySet = {
+      version: 1,
+      tiers: { free: { forecastQuantile: 0.3, headroomFraction: 3 } },
+      updatedAt: NOW - 10,
+    };
+    const result = adaptPolicies({
+      config,
+      current: outside,
+      observations: {},
+      utilisation: null,
+      now: NOW,
+    });
+    expect(result.changes[0]?.after).toEqual({ forecastQuantile: 0.5, headroomFraction: 1 });
+    expect(result.changes[0]?.cause).toContain("brought within the policy bounds");
+  });
+
+  it("is reversible: applying a change's `before` restores the tier and logs the revert", () => {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: observe(entries("standard", { grant: 80, reject: 20 })),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    const next = result.next as PolicySet;
+    const change = result.changes[0];
+    if (!change) throw new Error("expected a change");
+    const reverted = revertPolicyChange(next, change, NOW + 60);
+    expect(reverted.next.tiers.standard).toEqual(change.before);
+    expect(reverted.next.version).toBe(next.version + 1);
+    expect(reverted.change.before).toEqual(change.after);
+    expect(reverted.change.after).toEqual(change.before);
+    expect(reverted.change.cause).toContain(`revert of change ${change.changeId}`);
+  });
+});
+
+describe("quantile steps", () => {
+  const levels = allowedQuantileLevels(config);
+
+  it("allows only the configured quantiles within the bounds", () => {
+    expect(levels).toEqual([0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]);
+  });
+
+  it("moves at least one configured level, towards q ± step", () => {
+    expect(stepQuantile(0.8, 1, 0.05, levels)).toBe(0.9);
+    expect(stepQuantile(0.9, 1, 0.05, levels)).toBe(0.95);
+    expect(stepQuantile(0.95, 1, 0.05, levels)).toBe(0.99);
+    expect(stepQuantile(0.99, 1, 0.05, levels)).toBe(0.99);
+    expect(stepQuantile(0.95, -1, 0.05, levels)).toBe(0.9);
+    expect(stepQuantile(0.9, 1, 0.2, levels)).toBe(0.99);
+    expect(stepQuantile(0.5, -1, 0.05, levels)).toBe(0.5);
+  });
+});
+
+describe("countOutcomesByTier", () => {
+  it("counts outcomes per tier and criticality, and entries without a tier apart", () => {
+    const log = [
+      ...entries("premium", { grant: 3, delay: 1 }, "critical"),
+      ...entries("premium", { offer: 2 }, "deferrable"),
+      untiered(entries("free", { reject: 1 })[0] as RequestLogEntry),
+    ];
+    const { byTier, withoutTier } = countOutcomesByTier(log);
+    expect(withoutTier).toBe(1);
+    expect(byTier.premium?.total).toEqual({ grant: 3, delay: 1, offer: 2, reject: 0 });
+    expect(byTier.premium?.byCriticality.deferrable.offer).toBe(2);
+    expect(byTier.free).toBeUndefined();
+  });
+});

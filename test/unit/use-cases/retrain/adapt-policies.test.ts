@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../../../layers/adapters/clock.js";
+import { InMemoryForecastStore } from "../../../../layers/adapters/local/in-memory-forecast-store.js";
+import { InMemoryPolicyStore } from "../../../../layers/adapters/local/in-memory-policy-store.js";
+import { InMemoryUsageStore } from "../../../../layers/adapters/local/in-memory-usage-store.js";
+import { StaticConfigSource } from "../../../../layers/adapters/local/static-config-source.js";
+import { forecastRunId } from "../../../../layers/domain/forecasting/forecast-error.js";
+import type { PolicyChange, PolicySet } from "../../../../layers/domain/policy.js";
+import type { RequestLogEntry } from "../../../../layers/domain/usage.js";
+import type { RequestLog } from "../../../../layers/ports/request-log.js";
+import { adaptPolicies } from "../../../../layers/use-cases/retrain/adapt-policies.js";
+import { testConfig } from "../../../fixtures/config.js";
+
+const NOW = 1_795_000_200;
+const config = testConfig();
+
+/** A request log holding fixed entries (shard 0 gets them all). */
+class FixedRequestLog implements RequestLog {
+  constructor(private readonly entries: RequestLogEntry[]) {}
+  async listRequests(shard: number, _count: number, from: number, to: number) {
+    return shard === 0 ? this.entries.filter((e) => e.receivedAt >= from && e.receivedAt < to) : [];
+  }
+}
+
+/** A policy store another writer updates once, just before our first write. */
+class ContendedPolicyStore extends InMemoryPolicyStore {
+  private raced = false;
+  override async putPolicies(next: PolicySet, changes: readonly PolicyChange[], expected: number) {
+    if (!this.raced) {
+      this.raced = true;
+      await super.putPolicies(
+        {
+          version: 1,
+          tiers: { standard: { forecastQuantile: 0.95, headroomFraction: 0.1 } },
+          updatedAt: NOW - 5,
+        },
+        [],
+        0,
+      );
+    }
+    return super.putPolicies(next, changes, expected);
+  }
+}
+
+function rejections(n: number, grants: number): RequestLogEntry[] {
+  return Array.from({ length: n + grants }, (_, i) => ({
+    requestId: `r${i}`,
+    userId: "globex",
+    pool: "cpu",
+    amounts: { vcpu: 1 },
+    durationSeconds: 60,
+    receivedAt: NOW - 600 - i,
+    outcome: i < n ? ("reject" as const) : ("grant" as const),
+    tier: "standard",
+    criticality: "normal" as const,
+  }));
+}
+
+describe("adaptPolicies use case", () => {
+  it("re-reads and decides again when another writer changed the policies first", async () => {
+    const policyStore = new ContendedPolicyStore();
+    const out = await adaptPolicies(
+      {
+        configSource: new StaticConfigSource(config),
+        forecastStore: new InMemoryForecastStore(),
+        requestLog: new FixedRequestLog(rejections(10, 40)),
+        usageStore: new InMemoryUsageStore(),
+        policyStore,
+        clock: new ManualClock(NOW),
+      },
+      { asOf: NOW },
+    );
+    // Built on the other writer's version 1 (quantile already 0.95), not on the config defaults.
+    expect(out.policyVersion).toBe(2);
+    expect(out.changes[0]?.before).toEqual({ forecastQuantile: 0.95, headroomFraction: 0.1 });
+    expect(out.changes[0]?.after).toEqual({ forecastQuantile: 0.99, headroomFraction: 0.15 });
+    expect((await policyStore.getPolicies())?.tiers.standard).toEqual(out.changes[0]?.after);
+  });
+
+  it("reads the tiers' coverage from the error summaries when the state carries none", async () => {
+    const forecastStore = new InMemoryForecastStore();
+    await forecastStore.putErrorSummary(forecastRunId(NOW - 3_600), 0, {
+      free: { pinballSum: 10, absActualSum: 100, quantileCount: 9, points: 400, covered80: 200 },
+    });
+    const out = await adaptPolicies(
+      {
+        configSource: new StaticConfigSource(config),
+        forecastStore,
+        requestLog: new FixedRequestLog([]),
+        usageStore: new InMemoryUsageStore(),
+        policyStore: new InMemoryPolicyStore(),
+        clock: new ManualClock(NOW),
+      },
+      { time: new Date(NOW * 1000).toISOString() },
+    );
+    expect(out.assessments.free?.coverage80).toBe(0.5);
+    expect(out.changes.map((c) => c.tier)).toEqual(["free"]);
+    expect(out.changes[0]?.cause).toContain("coverage80 50%");
+  });
+});
