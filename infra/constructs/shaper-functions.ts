@@ -241,7 +241,7 @@ export class ShaperFunctions extends Construct {
     }
     props.artifacts.grantArtifacts(retrain.train.role, "readWrite");
     props.artifacts.grantArtifacts(retrain.validate.role, "read");
-    // Promote: the registry pointer, then SageMaker (below).
+    // Promote: SageMaker first (below), then the registry pointer.
     tables.grant(retrain.promote.role, "registry", "readWrite");
     // Adapt: error summaries, usage and the request log against each tier's target; policies out.
     tables.grant(retrain.adapt.role, "registry", "readWrite");

@@ -18,7 +18,6 @@ import { FallbackForecaster } from "./fallback-forecaster.js";
 import {
   forecastOptions,
   forecastsOfAnswer,
-  type RunWindow,
   runWindow,
   seriesInstances,
 } from "./forecast-run.js";
@@ -28,6 +27,9 @@ export const FORECAST_ERROR_EVENT = "ForecastErrorThresholdExceeded";
 
 /** Forecast error is judged over the runs of the last hour. */
 export const ERROR_WINDOW_SECONDS = 3_600;
+
+/** While the error stays above the threshold, the event is repeated once per this period. */
+export const REALERT_SECONDS = 6 * 3_600;
 
 /** What forecasting the pools needs. */
 export interface ForecastPoolsDeps {
@@ -73,7 +75,10 @@ export interface ForecastPoolsResult {
   readonly fallbackReasons: readonly string[];
   /** Forecast error of the user forecasts over the last hour of runs. */
   readonly error: ForecastErrorEventDetail;
-  /** True when the error passed the threshold and the event was published. */
+  /**
+   * True when the event was published: the error passed the threshold this run (it was below one
+   * run earlier), or it is still above and a re-alert period (REALERT_SECONDS) starts.
+   */
   readonly published: boolean;
 }
 
@@ -135,8 +140,9 @@ export async function forecastPools(
   }
   await deps.forecastStore.putForecasts(forecasts);
 
-  const error = await recentError(deps.forecastStore, config, run);
-  const published = error.wql !== null && error.wql > error.threshold;
+  const error = await recentError(deps.forecastStore, config, run.windowEnd);
+  const published =
+    isAbove(error) && (await shouldAlert(deps.forecastStore, config, run.windowEnd));
   if (published) await deps.events.publish(FORECAST_ERROR_EVENT, { ...error });
   return {
     windowEnd: run.windowEnd,
@@ -151,20 +157,39 @@ export async function forecastPools(
   };
 }
 
-/** The user forecasts' error over the runs of the last hour, overall and per tier. */
+function isAbove(error: ForecastErrorEventDetail): boolean {
+  return error.wql !== null && error.wql > error.threshold;
+}
+
+/**
+ * Whether an error above the threshold is news: it was not above one run earlier (a crossing),
+ * or a re-alert period starts now. Without this, every run while the error stays high would
+ * start another retrain flow.
+ */
+async function shouldAlert(
+  store: ForecastStore,
+  config: ShaperConfig,
+  windowEnd: number,
+): Promise<boolean> {
+  if (windowEnd % REALERT_SECONDS === 0) return true;
+  const previous = await recentError(store, config, windowEnd - config.intervalSeconds);
+  return !isAbove(previous);
+}
+
+/** The user forecasts' error over the runs of the hour before `windowEnd`, overall and per tier. */
 async function recentError(
   store: ForecastStore,
   config: ShaperConfig,
-  run: RunWindow,
+  windowEnd: number,
 ): Promise<ForecastErrorEventDetail> {
-  const from = run.windowEnd - ERROR_WINDOW_SECONDS;
-  const byTier = await store.getErrorSummaries(forecastRunId(from + 1), run.runId);
+  const from = windowEnd - ERROR_WINDOW_SECONDS;
+  const byTier = await store.getErrorSummaries(forecastRunId(from + 1), forecastRunId(windowEnd));
   return {
     ...figures(totalError(byTier)),
     threshold: config.forecast.errorThresholdWql,
     byTier: Object.fromEntries(Object.entries(byTier).map(([tier, s]) => [tier, figures(s)])),
     from,
-    to: run.windowEnd,
+    to: windowEnd,
   };
 }
 

@@ -205,8 +205,8 @@ describe("forecast-shard handler", () => {
 
 describe("forecast-pools handler", () => {
   it("stores each pool's forecast and publishes the error event to the bus when wQL passes the threshold", async () => {
-    // Error the shards measured in the last hour: wQL 18 / (9 · 10) = 0.2 > 0.01.
-    await store().putErrorSummary(forecastRunId(END - INTERVAL), 0, {
+    // Error the shards measured in this run (none before it: a crossing): wQL 18 / (9 · 10) = 0.2 > 0.01.
+    await store().putErrorSummary(forecastRunId(END), 0, {
       premium: { pinballSum: 18, absActualSum: 10, quantileCount: 9, points: 5, covered80: 4 },
     });
     const { pools: handler } = await loadHandlers(modelServerUrl);

@@ -13,6 +13,7 @@ import {
   FORECAST_ERROR_EVENT,
   type ForecastPoolsDeps,
   forecastPools,
+  REALERT_SECONDS,
 } from "../../../layers/use-cases/forecast-pools.js";
 import { testConfig } from "../../fixtures/config.js";
 
@@ -103,12 +104,14 @@ describe("forecastPools", () => {
     // Runs inside the last hour (one at the window end, one 55 minutes before): wQL 45/(9·10) = 0.5.
     await forecasts.putErrorSummary(forecastRunId(END), 0, { premium: summary(30, 5, 6) });
     await forecasts.putErrorSummary(forecastRunId(END - 3_300), 1, { free: summary(15, 5, 4) });
-    // A run older than an hour does not count.
-    await forecasts.putErrorSummary(forecastRunId(END - 3_600), 0, { premium: summary(1_000, 1) });
+    // A run older than an hour does not count (it would pull the wQL far below 0.5); it keeps the
+    // previous run's hour under the threshold, so this run is a crossing.
+    await forecasts.putErrorSummary(forecastRunId(END - 3_600), 0, { premium: summary(0, 1_000) });
     const result = await forecastPools(deps, { time: TIME });
     expect(result.published).toBe(true);
     expect(result.error.wql).toBeCloseTo(0.5, 12);
     const [event] = events.ofType(FORECAST_ERROR_EVENT);
+    expect(events.ofType(FORECAST_ERROR_EVENT)).toHaveLength(1);
     expect(event?.detail).toMatchObject({
       points: 10,
       threshold: 0.3,
@@ -119,6 +122,31 @@ describe("forecastPools", () => {
     const byTier = event?.detail.byTier as Record<string, { wql: number }> | undefined;
     expect(byTier?.premium?.wql).toBeCloseTo(30 / 45, 12);
     expect(event?.detail.coverage80).toBeCloseTo(0.6, 12);
+  });
+
+  it("does not publish again while the error stays above the threshold", async () => {
+    const { deps, forecasts, events } = await setup();
+    // Above the threshold in this run's hour and in the previous run's hour: no new crossing.
+    await forecasts.putErrorSummary(forecastRunId(END - INTERVAL), 0, {
+      premium: summary(30, 5, 6),
+    });
+    await forecasts.putErrorSummary(forecastRunId(END), 0, { premium: summary(30, 5, 6) });
+    const result = await forecastPools(deps, { time: TIME });
+    expect(result.error.wql).toBeGreaterThan(0.3);
+    expect(result.published).toBe(false);
+    expect(events.ofType(FORECAST_ERROR_EVENT)).toEqual([]);
+  });
+
+  it("repeats the event when a re-alert period starts and the error is still above", async () => {
+    const { deps, forecasts, events } = await setup();
+    const periodEnd = Math.floor(END / REALERT_SECONDS) * REALERT_SECONDS;
+    await forecasts.putErrorSummary(forecastRunId(periodEnd - INTERVAL), 0, {
+      premium: summary(30, 5, 6),
+    });
+    await forecasts.putErrorSummary(forecastRunId(periodEnd), 0, { premium: summary(30, 5, 6) });
+    const result = await forecastPools(deps, { time: periodEnd + 17 });
+    expect(result.published).toBe(true);
+    expect(events.ofType(FORECAST_ERROR_EVENT)).toHaveLength(1);
   });
 
   it("publishes nothing when the error is under the threshold or unmeasured", async () => {
