@@ -86,7 +86,8 @@ export class RetrainFlow extends Construct {
       comment: "Candidate vs current model on held-out recent data; sets promote.",
     });
     const promote = lambdaStep(this, s.promote, functions.promote, {
-      comment: "UpdateEndpoint to the candidate, then the registry pointer (only after the deploy succeeded).",
+      comment:
+        "UpdateEndpoint to the candidate, then the registry pointer (only after the deploy succeeded).",
     });
     const adapt = lambdaStep(this, s.adapt, functions.adapt, {
       comment: "Adapts per-tier policy knobs towards each tier's service target.",

@@ -21,6 +21,12 @@ export interface AdmissionStore {
     expectedVersion: number,
     record: DecisionRecord,
   ): Promise<CommitResult>;
+  /**
+   * Records a decision that takes no capacity (an offer or a rejection), conditional only on its
+   * requestId being new. Such a decision only read the ledger, so it is serializable at that read
+   * without a version check — and it does not contend with the writers that take capacity.
+   */
+  recordDecision(record: DecisionRecord): Promise<Exclude<CommitResult, { status: "conflict" }>>;
   /** Writes a ledger changed by the plan (capacity, warm leases), conditional on the version. */
   putLedger(ledger: PoolLedger, expectedVersion: number): Promise<"committed" | "conflict">;
 }

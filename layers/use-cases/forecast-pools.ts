@@ -15,12 +15,7 @@ import type { ForecastModel } from "../ports/forecast-model.js";
 import type { ForecastStore } from "../ports/forecast-store.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { FallbackForecaster } from "./fallback-forecaster.js";
-import {
-  forecastOptions,
-  forecastsOfAnswer,
-  runWindow,
-  seriesInstances,
-} from "./forecast-run.js";
+import { forecastOptions, forecastsOfAnswer, runWindow, seriesInstances } from "./forecast-run.js";
 
 /** The event the retrain flow is triggered by. */
 export const FORECAST_ERROR_EVENT = "ForecastErrorThresholdExceeded";

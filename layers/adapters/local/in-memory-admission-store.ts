@@ -1,0 +1,95 @@
+import { emptyLedger } from "../../domain/admission/ledger.js";
+import type { DecisionRecord, PoolLedger } from "../../domain/admission.js";
+import { shardOf } from "../../domain/sharding.js";
+import type { RequestLogEntry } from "../../domain/usage.js";
+import type { AdmissionStore, CommitResult } from "../../ports/admission-store.js";
+import type { RequestLog } from "../../ports/request-log.js";
+
+/**
+ * Ledgers and decisions in memory (local runtime and tests), with the DynamoDB adapter's
+ * semantics: `commitDecision` checks both conditions before changing anything, then writes both
+ * (nothing awaits in between, so it is atomic within the process). A successful write stores
+ * version = expected + 1. Also serves the request log from its decision records.
+ */
+export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
+  private readonly ledgers = new Map<string, PoolLedger>();
+  private readonly decisions = new Map<string, DecisionRecord>();
+
+  async getLedger(pool: string): Promise<PoolLedger> {
+    const ledger = this.ledgers.get(pool);
+    return ledger ? structuredClone(ledger) : emptyLedger(pool);
+  }
+
+  async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
+    const record = this.decisions.get(requestId);
+    return record ? structuredClone(record) : undefined;
+  }
+
+  async commitDecision(
+    ledger: PoolLedger,
+    expectedVersion: number,
+    record: DecisionRecord,
+  ): Promise<CommitResult> {
+    const existing = this.decisions.get(record.requestId);
+    if (existing) return { status: "duplicate", existing: structuredClone(existing) };
+    if (this.versionOf(ledger.pool) !== expectedVersion) return { status: "conflict" };
+    this.store(ledger, expectedVersion);
+    this.decisions.set(record.requestId, structuredClone(record));
+    return { status: "committed" };
+  }
+
+  async recordDecision(
+    record: DecisionRecord,
+  ): Promise<Exclude<CommitResult, { status: "conflict" }>> {
+    const existing = this.decisions.get(record.requestId);
+    if (existing) return { status: "duplicate", existing: structuredClone(existing) };
+    this.decisions.set(record.requestId, structuredClone(record));
+    return { status: "committed" };
+  }
+
+  async putLedger(ledger: PoolLedger, expectedVersion: number): Promise<"committed" | "conflict"> {
+    if (this.versionOf(ledger.pool) !== expectedVersion) return "conflict";
+    this.store(ledger, expectedVersion);
+    return "committed";
+  }
+
+  async listRequests(
+    shard: number,
+    shardCount: number,
+    from: number,
+    to: number,
+  ): Promise<RequestLogEntry[]> {
+    return [...this.decisions.values()]
+      .filter(
+        (r) =>
+          r.decidedAt >= from &&
+          r.decidedAt < to &&
+          shardOf(r.request.userId, shardCount) === shard,
+      )
+      .sort((a, b) => a.decidedAt - b.decidedAt || (a.requestId < b.requestId ? -1 : 1))
+      .map((r) => ({
+        requestId: r.requestId,
+        userId: r.request.userId,
+        pool: r.request.pool,
+        amounts: { ...r.request.amounts },
+        durationSeconds: r.request.durationSeconds,
+        receivedAt: r.decidedAt,
+        outcome: r.decision.outcome,
+        tier: r.tier,
+        criticality: r.request.criticality,
+      }));
+  }
+
+  /** Every decision record held (tests and the local runtime's reports). */
+  allDecisions(): DecisionRecord[] {
+    return structuredClone([...this.decisions.values()]);
+  }
+
+  private versionOf(pool: string): number {
+    return this.ledgers.get(pool)?.version ?? 0;
+  }
+
+  private store(ledger: PoolLedger, expectedVersion: number): void {
+    this.ledgers.set(ledger.pool, structuredClone({ ...ledger, version: expectedVersion + 1 }));
+  }
+}

@@ -1,0 +1,424 @@
+import type { CapacityStep, Lease, PoolLedger } from "../admission.js";
+import type { PoolPlan } from "../plan.js";
+import {
+  type Amounts,
+  addAmounts,
+  fitsWithin,
+  RESOURCES,
+  type Resource,
+  subtractAmounts,
+} from "../resources.js";
+
+/**
+ * Operations on a pool's reservation book (`PoolLedger`). All times are epoch seconds; a lease
+ * holds its amounts over [startAt, endAt); a capacity step holds from its start until the next
+ * step, and the last step holds for ever. Before the first step (or with no steps) the pool has
+ * no capacity.
+ *
+ * Every function here is pure: it returns a new ledger and never changes the one it is given.
+ * Functions that produce a ledger to be written set `version` to the version read + 1, which is
+ * what the AdmissionStore stores on a successful conditional write.
+ */
+
+/** A never-written ledger: version 0, no capacity, no leases. */
+export function emptyLedger(pool: string): PoolLedger {
+  return { pool, version: 0, capacity: [], leases: [], updatedAt: 0 };
+}
+
+/** Lease id of the request lease that `requestId` holds. */
+export function requestLeaseId(requestId: string): string {
+  return `request:${requestId}`;
+}
+
+/**
+ * Drops what can no longer matter at or after `nowSeconds`: leases that ended (endAt ≤ now) and
+ * capacity steps superseded before now (the step in force at now is kept).
+ *
+ * @param ledger the ledger as read
+ * @param nowSeconds epoch seconds
+ * @returns the ledger without expired leases and stale steps (version unchanged)
+ */
+export function pruneLedger(ledger: PoolLedger, nowSeconds: number): PoolLedger {
+  const steps = sortSteps(ledger.capacity);
+  let inForce = -1;
+  for (const [i, step] of steps.entries()) if (step.start <= nowSeconds) inForce = i;
+  return {
+    ...ledger,
+    capacity: inForce > 0 ? steps.slice(inForce) : steps,
+    leases: ledger.leases.filter((lease) => lease.endAt > nowSeconds),
+  };
+}
+
+/**
+ * The pool's capacity at instant `t`: the last step starting at or before `t`; zero before the
+ * first step or when there are none.
+ */
+export function capacityAt(ledger: Pick<PoolLedger, "capacity">, t: number): Amounts {
+  let best: CapacityStep | undefined;
+  for (const step of ledger.capacity) {
+    if (step.start <= t && (best === undefined || step.start >= best.start)) best = step;
+  }
+  return best ? { ...best.capacity } : {};
+}
+
+/** True when `lease` holds capacity at instant `t`. */
+export function leaseActiveAt(lease: Lease, t: number): boolean {
+  return lease.startAt <= t && t < lease.endAt;
+}
+
+/**
+ * Amounts held at instant `t` by every lease (request and warm). With `forUserId`, the warm
+ * leases of that user are left out: a user's own warm reservation is available to that user.
+ */
+export function committedAt(
+  ledger: Pick<PoolLedger, "leases">,
+  t: number,
+  options: { readonly forUserId?: string; readonly ignoreOthersWarm?: boolean } = {},
+): Amounts {
+  let sum: Amounts = {};
+  for (const lease of ledger.leases) {
+    if (!leaseActiveAt(lease, t) || !countsAsTaken(lease, options)) continue;
+    sum = addAmounts(sum, lease.amounts);
+  }
+  return sum;
+}
+
+function countsAsTaken(
+  lease: Lease,
+  options: { readonly forUserId?: string; readonly ignoreOthersWarm?: boolean },
+): boolean {
+  if (lease.kind === "request") return true;
+  if (options.forUserId !== undefined && lease.userId === options.forUserId) return false;
+  return !options.ignoreOthersWarm;
+}
+
+/** One piece of the piecewise-constant view of a ledger for one user. */
+export interface TimelineSegment {
+  readonly start: number;
+  /** Exclusive; `Infinity` for the last segment (the last capacity step, every lease ended). */
+  readonly end: number;
+  /** Capacity minus what is taken for this user (may be negative when the pool is over-committed). */
+  readonly free: Amounts;
+  /** The user's own request leases at this time (what counts against the user's cap). */
+  readonly held: Amounts;
+}
+
+/**
+ * The ledger as seen by one user from `fromSeconds` on: free capacity (everyone's request leases
+ * and OTHER users' warm leases taken; the user's own warm leases available to it) and the user's
+ * own request holdings, piecewise constant between lease starts/ends and capacity steps.
+ *
+ * @param options.ignoreOthersWarm also treat other users' warm leases as free (to ask whether
+ *   warm reservations alone stand in the way)
+ */
+export function buildTimeline(
+  ledger: Pick<PoolLedger, "capacity" | "leases">,
+  userId: string,
+  fromSeconds: number,
+  options: { readonly ignoreOthersWarm?: boolean } = {},
+): TimelineSegment[] {
+  const points = new Set<number>([fromSeconds]);
+  for (const step of ledger.capacity) if (step.start > fromSeconds) points.add(step.start);
+  for (const lease of ledger.leases) {
+    if (lease.startAt > fromSeconds) points.add(lease.startAt);
+    if (lease.endAt > fromSeconds) points.add(lease.endAt);
+  }
+  const sorted = [...points].sort((a, b) => a - b);
+  const takenOptions = { forUserId: userId, ignoreOthersWarm: options.ignoreOthersWarm ?? false };
+  return sorted.map((start, i) => {
+    let held: Amounts = {};
+    for (const lease of ledger.leases) {
+      if (lease.kind === "request" && lease.userId === userId && leaseActiveAt(lease, start)) {
+        held = addAmounts(held, lease.amounts);
+      }
+    }
+    return {
+      start,
+      end: sorted[i + 1] ?? Number.POSITIVE_INFINITY,
+      free: subtractAmounts(capacityAt(ledger, start), committedAt(ledger, start, takenOptions)),
+      held,
+    };
+  });
+}
+
+/** Per resource, the smallest free amount over [startSeconds, endSeconds) (zero floor). */
+export function freeOver(
+  timeline: readonly TimelineSegment[],
+  startSeconds: number,
+  endSeconds: number,
+): Amounts {
+  return extremeOver(timeline, startSeconds, endSeconds, "free", Math.min, true);
+}
+
+/** Per resource, the most the user holds through request leases over [startSeconds, endSeconds). */
+export function heldPeakOver(
+  timeline: readonly TimelineSegment[],
+  startSeconds: number,
+  endSeconds: number,
+): Amounts {
+  return extremeOver(timeline, startSeconds, endSeconds, "held", Math.max, false);
+}
+
+function extremeOver(
+  timeline: readonly TimelineSegment[],
+  startSeconds: number,
+  endSeconds: number,
+  field: "free" | "held",
+  pick: (a: number, b: number) => number,
+  floorAtZero: boolean,
+): Amounts {
+  const out: Partial<Record<Resource, number>> = {};
+  let seen = false;
+  for (const segment of timeline) {
+    if (segment.end <= startSeconds || segment.start >= endSeconds) continue;
+    for (const r of RESOURCES) {
+      const v = segment[field][r] ?? 0;
+      out[r] = seen ? pick(out[r] ?? 0, v) : v;
+    }
+    seen = true;
+  }
+  if (!seen) {
+    // Nothing known over the span (it lies before the timeline starts): no capacity, no holdings.
+    return {};
+  }
+  if (floorAtZero) for (const r of RESOURCES) out[r] = Math.max(0, out[r] ?? 0);
+  return out;
+}
+
+/** What a user asks to book: amounts for a duration, under an optional per-pool cap. */
+export interface BookingAsk {
+  readonly userId: string;
+  readonly amounts: Amounts;
+  readonly durationSeconds: number;
+  /** Most the user may hold in the pool per resource; absent = no cap. */
+  readonly cap?: Amounts | undefined;
+  /** An extra per-resource limit on what the user may hold (e.g. its fair-share allocation). */
+  readonly holdLimit?: Amounts | undefined;
+}
+
+/** True when `ask` fits the pool and the user's limits over [startSeconds, startSeconds + duration). */
+export function fitsAt(
+  timeline: readonly TimelineSegment[],
+  ask: BookingAsk,
+  startSeconds: number,
+): boolean {
+  const end = startSeconds + ask.durationSeconds;
+  if (!fitsWithin(ask.amounts, freeOver(timeline, startSeconds, end))) return false;
+  const held = heldPeakOver(timeline, startSeconds, end);
+  return withinLimit(ask.amounts, held, ask.cap) && withinLimit(ask.amounts, held, ask.holdLimit);
+}
+
+function withinLimit(amounts: Amounts, held: Amounts, limit: Amounts | undefined): boolean {
+  if (!limit) return true;
+  for (const r of RESOURCES) {
+    const a = amounts[r] ?? 0;
+    const l = limit[r];
+    if (a > 0 && l !== undefined && (held[r] ?? 0) + a > l + 1e-9) return false;
+  }
+  return true;
+}
+
+/**
+ * The earliest start in [fromSeconds, untilSeconds] at which `ask` fits for its whole duration.
+ * Free capacity only grows when a lease ends or a capacity step starts, so those instants (and
+ * `fromSeconds` itself) are the only candidates.
+ *
+ * @returns epoch seconds, or undefined when it never fits within the bound
+ */
+export function earliestStart(
+  timeline: readonly TimelineSegment[],
+  ask: BookingAsk,
+  fromSeconds: number,
+  untilSeconds = Number.POSITIVE_INFINITY,
+): number | undefined {
+  const candidates = [fromSeconds];
+  for (const segment of timeline) if (segment.start > fromSeconds) candidates.push(segment.start);
+  for (const candidate of candidates) {
+    if (candidate > untilSeconds) return undefined;
+    if (fitsAt(timeline, ask, candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The largest fraction f ∈ [0, 1] such that f × amounts fits over [start, start + duration):
+ * exact, because each resource is limited independently and the limits are linear in f.
+ */
+export function largestFittingFraction(
+  timeline: readonly TimelineSegment[],
+  ask: BookingAsk,
+  startSeconds: number,
+): number {
+  const end = startSeconds + ask.durationSeconds;
+  const free = freeOver(timeline, startSeconds, end);
+  const held = heldPeakOver(timeline, startSeconds, end);
+  let fraction = 1;
+  for (const r of RESOURCES) {
+    const a = ask.amounts[r] ?? 0;
+    if (a <= 0) continue;
+    let room = free[r] ?? 0;
+    for (const limit of [ask.cap, ask.holdLimit]) {
+      const l = limit?.[r];
+      if (l !== undefined) room = Math.min(room, l - (held[r] ?? 0));
+    }
+    fraction = Math.min(fraction, Math.max(0, room) / a);
+  }
+  return fraction;
+}
+
+/**
+ * Amounts scaled by `fraction` and rounded DOWN to 1/1000, so a scaled amount that fits still
+ * fits after rounding (and reads well in a reason).
+ */
+export function scaleDown(amounts: Amounts, fraction: number): Amounts {
+  const out: Amounts = {};
+  for (const r of RESOURCES) {
+    const v = amounts[r];
+    if (v !== undefined) out[r] = Math.floor(v * fraction * 1000 + 1e-6) / 1000;
+  }
+  return out;
+}
+
+/**
+ * Books a request lease. The user's own warm leases that overlap it are consumed first: each is
+ * reduced by the lease's amounts (dropped when nothing is left), because the fit check counted
+ * them as available to this user — so the booking never raises what the pool holds above what
+ * it held before, or above capacity where the new lease had to fit.
+ *
+ * @returns the ledger with the lease added, and how much warm capacity was consumed
+ */
+export function bookRequestLease(
+  ledger: PoolLedger,
+  lease: Lease,
+): { ledger: PoolLedger; consumedWarm: Amounts } {
+  let consumedWarm: Amounts = {};
+  const leases: Lease[] = [];
+  for (const existing of ledger.leases) {
+    const overlaps = existing.startAt < lease.endAt && lease.startAt < existing.endAt;
+    if (existing.kind !== "warm" || existing.userId !== lease.userId || !overlaps) {
+      leases.push(existing);
+      continue;
+    }
+    const left: Amounts = {};
+    for (const r of RESOURCES) {
+      const have = existing.amounts[r];
+      if (have === undefined) continue;
+      const take = Math.min(have, lease.amounts[r] ?? 0);
+      left[r] = have - take;
+      if (take > 0) consumedWarm = addAmounts(consumedWarm, { [r]: take });
+    }
+    if (RESOURCES.some((r) => (left[r] ?? 0) > 1e-9)) leases.push({ ...existing, amounts: left });
+  }
+  leases.push(lease);
+  return { ledger: { ...ledger, leases }, consumedWarm };
+}
+
+/**
+ * Replaces a pool's capacity and warm reservations with those of a new plan, keeping every
+ * request lease (granted and delayed work is never taken back by a new plan).
+ *
+ * Capacity: steps of the ledger before the plan's first interval are kept (so a plan that starts
+ * at the next interval boundary does not leave a gap of zero capacity before it), then one step
+ * per plan interval. Warm leases: the plan's warm reservations, as leases of kind "warm",
+ * each clipped to the capacity left free over its span by request leases and the reservations
+ * before it (dropped when nothing is left), so warm capacity never over-commits the pool; a plan
+ * that cuts capacity below running request leases leaves those running (admission then grants
+ * nothing more until they end). Fair-share level: the first interval's, kept only for the resources where that interval
+ * is scarce (its demand exceeds its capacity), so admission enforces fair shares only under
+ * scarcity. Expired leases are dropped; the version is bumped for the conditional write.
+ *
+ * @param ledger the ledger as read (its version is the one to write against)
+ * @param plan the pool's new plan
+ * @param nowSeconds epoch seconds
+ * @returns the ledger to write with `putLedger(result, ledger.version)`
+ */
+export function applyPlanToLedger(
+  ledger: PoolLedger,
+  plan: PoolPlan,
+  nowSeconds: number,
+): PoolLedger {
+  const planSteps: CapacityStep[] = sortSteps(
+    plan.intervals.map((interval) => ({
+      start: interval.start,
+      capacity: { ...interval.capacity },
+    })),
+  );
+  const firstPlanStart = planSteps[0]?.start ?? Number.POSITIVE_INFINITY;
+  const capacity = [...ledger.capacity.filter((step) => step.start < firstPlanStart), ...planSteps];
+  const leases: Lease[] = ledger.leases.filter(
+    (lease) => lease.kind === "request" && lease.endAt > nowSeconds,
+  );
+  for (const [i, w] of plan.warmReservations.entries()) {
+    const startAt = Math.max(w.from, nowSeconds);
+    if (w.until <= startAt) continue;
+    // Warm capacity is a soft promise: it gets what running and delayed work leave free.
+    const free = freeOver(buildTimeline({ capacity, leases }, "", startAt), startAt, w.until);
+    const amounts: Amounts = {};
+    for (const r of RESOURCES) {
+      const want = w.amounts[r];
+      if (want !== undefined && want > 0) amounts[r] = Math.min(want, free[r] ?? 0);
+    }
+    if (!RESOURCES.some((r) => (amounts[r] ?? 0) > 1e-9)) continue;
+    leases.push({
+      leaseId: `warm:${w.userId}:${w.from}:${i}`,
+      userId: w.userId,
+      kind: "warm",
+      amounts,
+      startAt,
+      endAt: w.until,
+    });
+  }
+  const fairShareLevel = scarceLevel(plan);
+  const { fairShareLevel: _previousLevel, ...rest } = ledger;
+  return pruneLedger(
+    {
+      ...rest,
+      version: ledger.version + 1,
+      capacity,
+      leases,
+      planIssuedAt: plan.issuedAt,
+      ...(fairShareLevel ? { fairShareLevel: { ...fairShareLevel } } : {}),
+      updatedAt: nowSeconds,
+    },
+    nowSeconds,
+  );
+}
+
+/**
+ * The fair-share level of the plan's first interval, for the resources where that interval is
+ * scarce (demand above capacity) — and undefined when none is. Admission enforces fair shares
+ * only under scarcity: with room for everyone's demand, a user asking above its footprint takes
+ * nobody's share.
+ */
+function scarceLevel(plan: PoolPlan): Amounts | undefined {
+  const first = plan.intervals[0];
+  if (!first) return undefined;
+  const level: Amounts = {};
+  for (const r of RESOURCES) {
+    const l = first.fairShareLevel[r];
+    if (l !== undefined && (first.demand[r] ?? 0) > (first.capacity[r] ?? 0) + 1e-9) level[r] = l;
+  }
+  return Object.keys(level).length > 0 ? level : undefined;
+}
+
+function sortSteps(steps: readonly CapacityStep[]): CapacityStep[] {
+  return [...steps].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The largest total over all leases minus capacity, per instant from `fromSeconds` on: zero or
+ * less everywhere means the ledger is not over-committed. For checks and tests.
+ *
+ * @returns the worst (largest) excess of any resource over any instant, in that resource's units
+ */
+export function worstOverCommit(ledger: PoolLedger, fromSeconds: number): number {
+  const points = new Set<number>([fromSeconds]);
+  for (const step of ledger.capacity) if (step.start > fromSeconds) points.add(step.start);
+  for (const lease of ledger.leases) if (lease.startAt > fromSeconds) points.add(lease.startAt);
+  let worst = Number.NEGATIVE_INFINITY;
+  for (const t of points) {
+    const excess = subtractAmounts(committedAt(ledger, t), capacityAt(ledger, t));
+    for (const r of RESOURCES) worst = Math.max(worst, excess[r] ?? 0);
+  }
+  return worst;
+}

@@ -1,0 +1,428 @@
+import { ValidationError } from "../errors.js";
+import { type Amounts, RESOURCES, type Resource } from "../resources.js";
+
+/**
+ * Priority-weighted max-min fair share with guaranteed minimums and caps (water-filling).
+ *
+ * For one resource, user i has demand d, weight w > 0, guarantee g and cap c. With
+ * d' = min(d, c) and g' = min(g, d'), the allocation at water level λ is
+ *
+ *     a(λ) = min(d', max(g', w·λ))
+ *
+ * and the level is chosen so that Σ a(λ) = capacity (or every d' is met). Each a(λ) is a
+ * non-decreasing, continuous, piecewise-linear function of λ whose only breakpoints are g'/w
+ * (where the user starts to rise above the guarantee) and d'/w (where the user is satisfied), so
+ * the level is found exactly: order the 2n breakpoints far enough to find the segment where the
+ * sum crosses the capacity (a quickselect-style partial sort, see `waterLevel`), then solve the
+ * linear equation on that segment. No bisection on floats; O(n) expected, over typed arrays.
+ *
+ * Unlike `min(share × available, demand)`, capacity a user cannot use (demand or cap below the
+ * share) raises the level and so goes to the others: nothing is left idle while someone is short.
+ *
+ * When the guarantees alone exceed the capacity (Σ g' > capacity), every guarantee is scaled by
+ * capacity / Σ g' and the result says so (`guaranteesScaled`); the level is then 0.
+ *
+ * The level reported is the smallest one that yields the allocation: when every demand fits it is
+ * max(d'/w) over the users whose guarantee does not already cover their demand (any higher level
+ * changes nothing), so it stays finite and can be stored.
+ */
+
+/** What bound a user's allocation, by index into this list (the `bound` array holds indexes). */
+export const BOUND_BY = ["demand", "cap", "guarantee", "share"] as const;
+export type BoundBy = (typeof BOUND_BY)[number];
+/** The user got all it asked for (d ≤ c). */
+export const BOUND_DEMAND = 0;
+/** The user got its cap, below what it asked for. */
+export const BOUND_CAP = 1;
+/** The user got its guarantee (scaled down when `guaranteesScaled`), above its weighted share. */
+export const BOUND_GUARANTEE = 2;
+/** The user got its weighted share w·λ, below its demand and cap: scarcity. */
+export const BOUND_SHARE = 3;
+
+/** One resource's allocation problem. Arrays are indexed by user; all have the same length. */
+export interface FairShareProblem {
+  /** What each user would use, in the resource's unit; finite, ≥ 0. */
+  readonly demand: ArrayLike<number>;
+  /** Priority weight of each user; finite, > 0. */
+  readonly weight: ArrayLike<number>;
+  /** Guaranteed minimum of each user; finite, ≥ 0. Absent means none. */
+  readonly guarantee?: ArrayLike<number> | undefined;
+  /** Most each user may hold; ≥ 0, `Infinity` for no cap. Absent means no caps. */
+  readonly cap?: ArrayLike<number> | undefined;
+  /** What there is to share, in the resource's unit; finite, ≥ 0. */
+  readonly capacity: number;
+}
+
+export interface FairShareOptions {
+  /**
+   * Rounds of the level search that use pseudo-random pivots before it switches to exact medians.
+   * Only tests change it (to exercise the median path); the result does not depend on it.
+   * @default 48
+   */
+  readonly randomPivotRounds?: number;
+}
+
+export interface FairShareResult {
+  /** Allocation per user, in the resource's unit. Σ ≤ capacity up to float rounding. */
+  readonly allocation: Float64Array;
+  /** Water level λ (resource units per unit of weight). */
+  readonly level: number;
+  /** Per user, an index into {@link BOUND_BY}. */
+  readonly bound: Uint8Array;
+  /** True when Σ min(g, demand, cap) exceeded the capacity and guarantees were scaled down. */
+  readonly guaranteesScaled: boolean;
+  /** Factor the guarantees were multiplied by (1 unless `guaranteesScaled`). */
+  readonly guaranteeScale: number;
+  /** Σ allocation. */
+  readonly allocated: number;
+  /** Σ min(demand, cap): what the users could use. `allocated < demanded` means scarcity. */
+  readonly demanded: number;
+  /** Capacity nobody could use (every user got min(demand, cap)); 0 under scarcity. */
+  readonly idle: number;
+}
+
+/**
+ * Allocates one resource by weighted max-min fair share with guarantees and caps.
+ *
+ * @param problem demands, weights, guarantees, caps and the capacity (one resource, same unit)
+ * @param options tuning of the level search (tests only)
+ * @returns allocations, the water level, what bound each user and whether guarantees were scaled
+ * @throws ValidationError when arrays differ in length or hold a negative, non-finite or (for
+ *   weights) non-positive value, naming the first bad index
+ * @example
+ * const r = fairShare({ demand: [10, 2], weight: [1, 1], capacity: 8 });
+ * // r.allocation = [6, 2]: the 2 the second user cannot use goes to the first; r.level = 6
+ */
+export function fairShare(
+  problem: FairShareProblem,
+  options: FairShareOptions = {},
+): FairShareResult {
+  const n = problem.demand.length;
+  const capacity = problem.capacity;
+  checkProblem(problem, n);
+
+  const weight = new Float64Array(n);
+  const dEff = new Float64Array(n);
+  const gEff = new Float64Array(n);
+  const capBinds = new Uint8Array(n);
+  let sumD = 0;
+  let sumG = 0;
+  const { demand, guarantee, cap } = problem;
+  for (let i = 0; i < n; i++) {
+    const d = demand[i] as number;
+    const c = cap === undefined ? Number.POSITIVE_INFINITY : (cap[i] as number);
+    const dp = Math.min(d, c);
+    if (c < d) capBinds[i] = 1;
+    const g = guarantee === undefined ? 0 : (guarantee[i] as number);
+    const gp = Math.min(g, dp);
+    weight[i] = problem.weight[i] as number;
+    dEff[i] = dp;
+    gEff[i] = gp;
+    sumD += dp;
+    sumG += gp;
+  }
+
+  const allocation = new Float64Array(n);
+  const bound = new Uint8Array(n);
+
+  // Everyone fits: each user gets min(demand, cap); the level is the smallest that gives that.
+  if (sumD <= capacity) {
+    let level = 0;
+    for (let i = 0; i < n; i++) {
+      const dp = dEff[i] as number;
+      allocation[i] = dp;
+      bound[i] = capBinds[i] === 1 ? BOUND_CAP : BOUND_DEMAND;
+      // A user whose guarantee covers its demand is satisfied at any level.
+      if ((gEff[i] as number) >= dp) continue;
+      const ratio = dp / (weight[i] as number);
+      if (ratio > level) level = ratio;
+    }
+    return {
+      allocation,
+      level,
+      bound,
+      guaranteesScaled: false,
+      guaranteeScale: 1,
+      allocated: sumD,
+      demanded: sumD,
+      idle: capacity - sumD,
+    };
+  }
+
+  // Not even the guarantees fit: scale them down proportionally and say so.
+  if (sumG > capacity) {
+    const scale = capacity / sumG;
+    let allocated = 0;
+    for (let i = 0; i < n; i++) {
+      const gp = gEff[i] as number;
+      const a = gp * scale;
+      allocation[i] = a;
+      allocated += a;
+      bound[i] = gp > 0 ? BOUND_GUARANTEE : BOUND_SHARE;
+    }
+    return {
+      allocation,
+      level: 0,
+      bound,
+      guaranteesScaled: true,
+      guaranteeScale: scale,
+      allocated,
+      demanded: sumD,
+      idle: 0,
+    };
+  }
+
+  // Σ g' ≤ capacity < Σ d': the level lies where the (piecewise-linear) sum crosses the capacity.
+  // When the guarantees use the capacity exactly, nobody rises above them: the level is 0.
+  const level =
+    sumG >= capacity
+      ? 0
+      : waterLevel(
+          weight,
+          dEff,
+          gEff,
+          capacity,
+          options.randomPivotRounds ?? DEFAULT_RANDOM_PIVOT_ROUNDS,
+        );
+  let allocated = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weight[i] as number;
+    const dp = dEff[i] as number;
+    const gp = gEff[i] as number;
+    const share = w * level;
+    let a: number;
+    if (share >= dp) {
+      a = dp;
+      bound[i] = capBinds[i] === 1 ? BOUND_CAP : BOUND_DEMAND;
+    } else if (gp >= share && gp > 0) {
+      // Held up by the guarantee (possibly all the way to its demand).
+      a = gp;
+      bound[i] = BOUND_GUARANTEE;
+    } else {
+      a = share;
+      bound[i] = BOUND_SHARE;
+    }
+    allocation[i] = a;
+    allocated += a;
+  }
+  return {
+    allocation,
+    level,
+    bound,
+    guaranteesScaled: false,
+    guaranteeScale: 1,
+    allocated,
+    demanded: sumD,
+    idle: 0,
+  };
+}
+
+/**
+ * The smallest λ with Σ a(λ) ≥ capacity, given Σ g' < capacity < Σ d'.
+ *
+ * Σ a(λ) is monotone and linear between breakpoints, so the crossing is bracketed by breakpoints
+ * and solved exactly on its segment. The bracket is narrowed quickselect-style: take a breakpoint
+ * inside (lo, hi) as pivot, evaluate the sum there, keep the half that holds the crossing. Users
+ * whose breakpoints all lie outside the bracket are folded into constants — saturated (d'),
+ * held at the guarantee (g'), or rising linearly (w·λ) across the whole bracket — so each round
+ * touches only users with a breakpoint still inside. That is a partial sort of the breakpoints:
+ * O(n) expected work with pseudo-random pivots; should an input defeat them, later rounds take
+ * the exact median of the sorted remaining breakpoints (O(n log n) worst case). Deterministic:
+ * the pivot sequence depends only on the input. On the final segment, with no breakpoint
+ * inside, the sum is base + slope·λ and λ = (capacity − base) / slope.
+ */
+function waterLevel(
+  weight: Float64Array,
+  dEff: Float64Array,
+  gEff: Float64Array,
+  capacity: number,
+  randomPivotRounds: number,
+): number {
+  const n = weight.length;
+  // Breakpoints: where each user leaves its guarantee (g'/w) and where it is satisfied (d'/w).
+  const lowPoint = new Float64Array(n);
+  const highPoint = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const w = weight[i] as number;
+    lowPoint[i] = (gEff[i] as number) / w;
+    highPoint[i] = (dEff[i] as number) / w;
+  }
+  const active = new Int32Array(n);
+  let count = n;
+  for (let i = 0; i < n; i++) active[i] = i;
+  // The crossing lies in (lo, hi]: sum(lo) < capacity ≤ sum(hi).
+  let lo = 0;
+  let hi = Number.POSITIVE_INFINITY;
+  let base = 0;
+  let slope = 0;
+  let seed = 0x9e3779b9;
+  let rounds = 0;
+  for (;;) {
+    // Fold users with no breakpoint strictly inside (lo, hi) into base and slope.
+    let kept = 0;
+    for (let k = 0; k < count; k++) {
+      const i = active[k] as number;
+      const low = lowPoint[i] as number;
+      const high = highPoint[i] as number;
+      if (high <= lo) base += dEff[i] as number;
+      else if (low >= hi) base += gEff[i] as number;
+      else if (low <= lo && high >= hi) slope += weight[i] as number;
+      else active[kept++] = i;
+    }
+    count = kept;
+    if (count === 0) break;
+    let pivot: number;
+    if (++rounds <= randomPivotRounds) {
+      // A pseudo-random user still inside, and one of its breakpoints that lies inside.
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      const pick = active[seed % count] as number;
+      const low = lowPoint[pick] as number;
+      pivot = low > lo ? low : (highPoint[pick] as number);
+    } else {
+      pivot = medianInside(active, count, lowPoint, highPoint, lo, hi);
+    }
+    let sum = base + slope * pivot;
+    for (let k = 0; k < count; k++) {
+      const i = active[k] as number;
+      const share = (weight[i] as number) * pivot;
+      const gp = gEff[i] as number;
+      const dp = dEff[i] as number;
+      sum += share <= gp ? gp : Math.min(share, dp);
+    }
+    if (sum >= capacity) hi = pivot;
+    else lo = pivot;
+  }
+  // Rounding can leave Σ d' a few ulps above the capacity with no crossing found: every user
+  // is then saturated at lo (the largest breakpoint), which is the level.
+  if (slope <= 0) return Number.isFinite(hi) ? hi : lo;
+  const level = (capacity - base) / slope;
+  return level < lo ? lo : Math.min(level, hi);
+}
+
+/** Rounds with pseudo-random pivots before switching to exact medians (≈ 2·log2(1e6) rounds). */
+const DEFAULT_RANDOM_PIVOT_ROUNDS = 48;
+
+/** Median of the breakpoints of active users that lie strictly inside (lo, hi). */
+function medianInside(
+  active: Int32Array,
+  count: number,
+  lowPoint: Float64Array,
+  highPoint: Float64Array,
+  lo: number,
+  hi: number,
+): number {
+  const inside = new Float64Array(2 * count);
+  let m = 0;
+  for (let k = 0; k < count; k++) {
+    const i = active[k] as number;
+    const low = lowPoint[i] as number;
+    const high = highPoint[i] as number;
+    if (low > lo && low < hi) inside[m++] = low;
+    if (high > lo && high < hi) inside[m++] = high;
+  }
+  const sorted = inside.subarray(0, m).sort();
+  return sorted[m >>> 1] as number;
+}
+
+function checkProblem(problem: FairShareProblem, n: number): void {
+  const { capacity } = problem;
+  if (!Number.isFinite(capacity) || capacity < 0) {
+    throw new ValidationError(
+      `Fair share: capacity ${capacity} is not a finite amount ≥ 0. Pass the capacity to share, in the resource's unit.`,
+      [{ field: "capacity", message: "must be finite and ≥ 0" }],
+    );
+  }
+  const lengthOk = (name: string, values: ArrayLike<number> | undefined) => {
+    if (values !== undefined && values.length !== n) {
+      throw new ValidationError(
+        `Fair share: ${name} has ${values.length} entries but demand has ${n}. Expected one entry per user in every array.`,
+        [{ field: name, message: `must have ${n} entries` }],
+      );
+    }
+  };
+  lengthOk("weight", problem.weight);
+  lengthOk("guarantee", problem.guarantee);
+  lengthOk("cap", problem.cap);
+  const bad = (field: string, i: number, value: number, expected: string) =>
+    new ValidationError(
+      `Fair share: ${field}[${i}] is ${value}; expected ${expected}. Fix the input for user index ${i}.`,
+      [{ field: `${field}.${i}`, message: `must be ${expected}` }],
+    );
+  const { demand, weight, guarantee, cap } = problem;
+  for (let i = 0; i < n; i++) {
+    const d = demand[i] as number;
+    if (!(d >= 0) || d === Number.POSITIVE_INFINITY) throw bad("demand", i, d, "finite and ≥ 0");
+    const w = weight[i] as number;
+    if (!(w > 0) || w === Number.POSITIVE_INFINITY) throw bad("weight", i, w, "finite and > 0");
+    if (guarantee !== undefined) {
+      const g = guarantee[i] as number;
+      if (!(g >= 0) || g === Number.POSITIVE_INFINITY)
+        throw bad("guarantee", i, g, "finite and ≥ 0");
+    }
+    if (cap !== undefined) {
+      const c = cap[i] as number;
+      if (!(c >= 0)) throw bad("cap", i, c, "≥ 0 (Infinity for no cap)");
+    }
+  }
+}
+
+/** Several resources shared among the same users. Per-resource arrays are indexed by user. */
+export interface MultiResourceProblem {
+  /** Priority weight of each user (one per user, shared by all resources). */
+  readonly weight: ArrayLike<number>;
+  /** Demand per resource; a resource without an array is not allocated. */
+  readonly demand: Partial<Record<Resource, ArrayLike<number>>>;
+  readonly guarantee?: Partial<Record<Resource, ArrayLike<number>>>;
+  /** Caps per resource (`Infinity` for none); a resource without an array has no caps. */
+  readonly cap?: Partial<Record<Resource, ArrayLike<number>>>;
+  /** Capacity per resource; a missing resource has capacity 0. */
+  readonly capacity: Amounts;
+}
+
+/**
+ * How several resources are shared. `per-resource` runs {@link fairShare} on each resource on
+ * its own. (Dominant-resource fairness, which couples the resources of one user, is planned as
+ * another method with the same result shape.)
+ */
+export type MultiResourceMethod = "per-resource";
+
+export interface MultiResourceAllocation {
+  readonly method: MultiResourceMethod;
+  /** One result per resource that had a demand array. */
+  readonly byResource: Partial<Record<Resource, FairShareResult>>;
+}
+
+/**
+ * Allocates several resources among the same users.
+ *
+ * @param problem weights, and demands/guarantees/caps/capacity per resource
+ * @param options.method how resources are combined @default "per-resource"
+ * @returns one {@link FairShareResult} per resource with demand
+ * @throws ValidationError as {@link fairShare}
+ * @example
+ * const out = allocateFairShare({
+ *   weight: [2, 1],
+ *   demand: { vcpu: [8, 8] },
+ *   capacity: { vcpu: 9 },
+ * });
+ * // out.byResource.vcpu.allocation = [6, 3]
+ */
+export function allocateFairShare(
+  problem: MultiResourceProblem,
+  options: { readonly method?: MultiResourceMethod } = {},
+): MultiResourceAllocation {
+  const method = options.method ?? "per-resource";
+  const byResource: Partial<Record<Resource, FairShareResult>> = {};
+  for (const r of RESOURCES) {
+    const demand = problem.demand[r];
+    if (demand === undefined) continue;
+    byResource[r] = fairShare({
+      demand,
+      weight: problem.weight,
+      guarantee: problem.guarantee?.[r],
+      cap: problem.cap?.[r],
+      capacity: problem.capacity[r] ?? 0,
+    });
+  }
+  return { method, byResource };
+}
