@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     maxWorkers: 2,
+    // Handler logs and EMF metric lines only for tests that fail.
+    silent: "passed-only",
   },
 });

@@ -1,1 +1,217 @@
-console.log("hello from cli", process.argv.slice(2));
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { parseConfig, type ShaperConfig } from "../layers/domain/config.js";
+import { isShaperError } from "../layers/domain/errors.js";
+
+/** The default config, shipped with the repository. */
+const DEFAULT_CONFIG = new URL("../config/shaper.config.json", import.meta.url);
+
+function loadConfig(path: string | undefined): { config: ShaperConfig; source: string } {
+  const source = path ?? "config/shaper.config.json (default)";
+  let raw: string;
+  try {
+    raw = readFileSync(path ?? DEFAULT_CONFIG, "utf8");
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `Cannot read the config file ${source}: ${(error as Error).message}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `The config file ${source} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  return { config: parseConfig(json, source), source };
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}".`);
+    return n;
+  };
+}
+
+function epochOf(value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms))
+    throw new InvalidArgumentError(
+      `--start must be an ISO-8601 time such as 2026-11-23T11:00:00Z, got "${value}".`,
+    );
+  return Math.floor(ms / 1000);
+}
+
+const program = new Command()
+  .name("shaper")
+  .description(
+    "Predictive resource shaping: forecast demand, scale ahead, shape requests instead of denying them.",
+  )
+  .showHelpAfterError();
+
+program
+  .command("start", { isDefault: true })
+  .description(
+    "Run the whole pipeline locally (embedded stores, local model server, simulated ECS) on a built-in workload",
+  )
+  .option("--config <file>", "config file (pools, tiers, users)")
+  .option("--cycles <n>", "intervals to simulate", positiveInt("--cycles"), 24)
+  .option(
+    "--users <n>",
+    "tenants in the workload (config users plus generated ones)",
+    positiveInt("--users"),
+    24,
+  )
+  .option("--seed <n>", "seed of the workload generator", positiveInt("--seed"), 42)
+  .option("--start <iso>", "simulated start time", epochOf, epochOf("2026-11-23T09:00:00Z"))
+  .option(
+    "--history-days <n>",
+    "days of usage collected before the start",
+    positiveInt("--history-days"),
+    3,
+  )
+  .option(
+    "--intensity <x>",
+    "multiplies every user's demand (1.5 pushes the cpu pool to its maxTasks on the morning ramp, so shaping shows)",
+    Number,
+    1.5,
+  )
+  .option("--port <n>", "port of the admission API (0 = any free port)", positiveInt("--port"), 0)
+  .option("--serve", "keep the admission API running after the run", false)
+  .option("--verbose", "log what the handlers log", false)
+  .action(async (opts) => {
+    if (!opts.verbose) {
+      process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+      process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+    }
+    const { config, source } = loadConfig(opts.config);
+    const { runStart } = await import("./start-command.js");
+    await runStart({
+      config,
+      configSource: source,
+      cycles: opts.cycles,
+      users: opts.users,
+      seed: opts.seed,
+      startTime: opts.start,
+      backfillDays: opts.historyDays,
+      port: opts.port,
+      serve: opts.serve,
+      intensity: opts.intensity,
+      print: (line) => console.log(line),
+    });
+  });
+
+const configCommand = program.command("config").description("Check and publish configs");
+configCommand
+  .command("validate")
+  .argument("<file>", "config file")
+  .description("Check a config file against the schema and print it with every default filled in")
+  .action((file: string) => {
+    const { config } = loadConfig(file);
+    console.log(JSON.stringify(config, null, 2));
+  });
+
+configCommand
+  .command("push")
+  .description(
+    "Validate a config and store it in a deployed stack's registry table (functions pick it up within a minute)",
+  )
+  .requiredOption("--file <file>", "config file")
+  .requiredOption("--table <name>", "the registry table (stack output RegistryTableName)")
+  .action(async (opts: { file: string; table: string }) => {
+    const { config } = loadConfig(opts.file);
+    const { createAwsClients } = await import("../layers/adapters/aws-clients.js");
+    const { systemClock } = await import("../layers/adapters/clock.js");
+    const { DynamoDbConfigSource } = await import(
+      "../layers/adapters/dynamodb/dynamodb-config-source.js"
+    );
+    const source = new DynamoDbConfigSource(
+      createAwsClients().documentClient(),
+      opts.table,
+      systemClock,
+    );
+    await source.save(config, Math.floor(systemClock.nowSeconds()));
+    console.log(
+      `Stored the config (${Object.keys(config.pools).length} pools, ${Object.keys(config.tiers).length} tiers) in ${opts.table}.`,
+    );
+  });
+
+program
+  .command("users")
+  .description("Manage the user registry of a deployed stack")
+  .command("import")
+  .description(
+    "Register users from a JSON file (an array of { userId, tier, pools?, guaranteedMinimum?, cap? })",
+  )
+  .requiredOption("--file <file>", "JSON file with the users")
+  .requiredOption("--table <name>", "the registry table (stack output RegistryTableName)")
+  .action(async (opts: { file: string; table: string }) => {
+    const { z } = await import("zod");
+    const { UserSchema, toFieldIssues } = await import("../layers/domain/config.js");
+    const { createAwsClients } = await import("../layers/adapters/aws-clients.js");
+    const { systemClock } = await import("../layers/adapters/clock.js");
+    const { DynamoDbConfigSource } = await import(
+      "../layers/adapters/dynamodb/dynamodb-config-source.js"
+    );
+    const { DynamoDbUserRegistry } = await import(
+      "../layers/adapters/dynamodb/dynamodb-user-registry.js"
+    );
+    const parsed = z.array(UserSchema).safeParse(JSON.parse(readFileSync(opts.file, "utf8")));
+    if (!parsed.success) {
+      const issues = toFieldIssues(parsed.error).map((i) => `  - ${i.field}: ${i.message}`);
+      throw new InvalidArgumentError(`${opts.file} has invalid users:\n${issues.join("\n")}`);
+    }
+    const client = createAwsClients().documentClient();
+    const config = await new DynamoDbConfigSource(client, opts.table, systemClock).load();
+    const unknown = parsed.data.filter((u) => !config.tiers[u.tier]);
+    if (unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `${unknown.length} users name a tier the deployed config lacks (first: ${unknown[0]?.userId} → "${unknown[0]?.tier}"). Tiers: ${Object.keys(config.tiers).join(", ")}.`,
+      );
+    }
+    await new DynamoDbUserRegistry(client, opts.table, config.shardCount).putUsers(parsed.data);
+    console.log(
+      `Registered ${parsed.data.length} users in ${opts.table} (${config.shardCount} shards).`,
+    );
+  });
+
+program
+  .command("model-server")
+  .description("Run the forecasting model server (SageMaker container contract) on this machine")
+  .option("--port <n>", "port", positiveInt("--port"), 8080)
+  .option(
+    "--prediction-length <n>",
+    "steps forecast per series (DeepAR's prediction_length)",
+    positiveInt("--prediction-length"),
+    12,
+  )
+  .option("--season-length <n>", "steps per season", positiveInt("--season-length"), 288)
+  .action(async (opts) => {
+    const { startModelServer } = await import("../model-server/server.js");
+    const server = await startModelServer({
+      port: opts.port,
+      host: "127.0.0.1",
+      predictionLength: opts.predictionLength,
+      seasonLength: opts.seasonLength,
+    });
+    await server.ready;
+    console.log(
+      `Model server on ${server.url} (GET /ping, POST /invocations, POST /endpoints/{name}/invocations). Ctrl-C to stop.`,
+    );
+    await new Promise<void>((resolve) => process.once("SIGINT", resolve));
+    await server.close();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message =
+    isShaperError(error) || error instanceof InvalidArgumentError
+      ? error.message
+      : (error as Error).stack;
+  console.error(`shaper: ${message}`);
+  process.exitCode = 1;
+}

@@ -2,9 +2,10 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DecisionRecord } from "../../layers/domain/admission.js";
 import { IdSchema } from "../../layers/domain/config.js";
 import { ConfigError, ValidationError } from "../../layers/domain/errors.js";
-import { type HttpRequest, httpHandler } from "../../layers/lambda/http-handler.js";
+import { type HttpRequest, httpHandler, type Route } from "../../layers/lambda/http-handler.js";
 import { metrics } from "../../layers/lambda/observability.js";
 import {
+  type AdmitRequestDeps,
   admitRequest,
   type Caller,
   getRequestStatus,
@@ -47,14 +48,16 @@ function maxBodyBytesFromEnv(value: string | undefined): number {
   return parsed;
 }
 
-export const handler = httpHandler({
-  maxBodyBytes: maxBodyBytesFromEnv(process.env.MAX_BODY_BYTES),
-  routes: {
+/**
+ * The admission routes over a deps provider: the Lambda passes DynamoDB-backed deps, the local
+ * runtime in-memory ones, so both answer with the same code.
+ */
+export function admissionRoutes(deps: () => Promise<AdmitRequestDeps>): Record<string, Route> {
+  return {
     "POST /v1/requests": async (request) => {
-      const deps = await admissionDeps(admissionRuntime());
       const retries = { conflict: 0, transient: 0 };
       const record = await admitRequest(
-        { ...deps, onRetry: ({ reason }) => retries[reason]++ },
+        { ...(await deps()), onRetry: ({ reason }) => retries[reason]++ },
         request.body,
         callerOf(request),
       );
@@ -71,8 +74,7 @@ export const handler = httpHandler({
         const message = id.error.issues[0]?.message ?? "is not a valid request id";
         throw new ValidationError(`Path parameter id ${message}.`, [{ field: "id", message }]);
       }
-      const deps = await admissionDeps(admissionRuntime());
-      const status = await getRequestStatus(deps, id.data, callerOf(request));
+      const status = await getRequestStatus(await deps(), id.data, callerOf(request));
       return {
         statusCode: 200,
         body: {
@@ -84,5 +86,10 @@ export const handler = httpHandler({
         },
       };
     },
-  },
+  };
+}
+
+export const handler = httpHandler({
+  maxBodyBytes: maxBodyBytesFromEnv(process.env.MAX_BODY_BYTES),
+  routes: admissionRoutes(() => admissionDeps(admissionRuntime())),
 });

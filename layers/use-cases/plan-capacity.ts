@@ -201,7 +201,7 @@ async function planOnePool(
         continue;
       }
       const limits = effectiveLimits(who, tier);
-      const { footprint, currentUsage } = footprintFromForecast(
+      const { footprint, currentUsage, expected } = footprintFromForecast(
         forecast,
         policy.forecastQuantile,
         resources,
@@ -215,6 +215,7 @@ async function planOnePool(
         cap: limits.cap,
         footprint,
         currentUsage,
+        expected,
       });
     }
   }

@@ -34,7 +34,7 @@ export class DynamoDbConfigSource implements ConfigSource {
     }
     if (!item) {
       throw new ConfigError(
-        `No config in table ${this.tableName} (item CONFIG/CURRENT). Deploy the stack with a "shaper" context value, or run "shaper config push --aws --file <config.json>".`,
+        `No config in table ${this.tableName} (item CONFIG/CURRENT). Deploy the stack (it writes the config from shaper:configFile), or run "shaper config push --file <config.json> --table ${this.tableName}".`,
       );
     }
     const config = parseConfig(item.config, `${this.tableName} CONFIG/CURRENT`);

@@ -27,10 +27,11 @@ import { intervalStartOf } from "../time.js";
  *    sum of the users' footprints, each × (1 + its tier's headroom) — said in the reason.
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
- * 3. Warm reservations: a user whose footprint in the next `warm.intervals` intervals exceeds what
- *    it uses now (the forecast's mean for the current interval) by more than
- *    `warm.minIncreaseFraction` of it, and by at least `warm.minIncreaseTaskFraction` of one task,
- *    gets the difference reserved from the first such interval to the end of that window; the
+ * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
+ *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
+ *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
+ *    of it, and by at least `warm.minIncreaseTaskFraction` of one task — gets its footprint's
+ *    excess over current use reserved from the first such interval to the end of that window; the
  *    pool provisions reservations on top of demand. At most `warm.maxReservations`, largest first.
  * 4. Raw target = clamp(⌈max over resources of need / perTask⌉, minTasks, maxTasks); when maxTasks
  *    binds, the reason names the unmet demand.
@@ -76,6 +77,12 @@ export interface UserFootprint {
   readonly footprint: Partial<Record<Resource, readonly number[]>>;
   /** What the user uses now, per resource (forecast mean for the current interval, or recent usage). */
   readonly currentUsage: Amounts;
+  /**
+   * The forecast's mean per resource and plan interval. When given, a warm reservation needs the
+   * MEAN to rise (a predicted burst), not just the footprint quantile to sit above current use —
+   * an upper quantile is above the mean for every noisy user, burst or not.
+   */
+  readonly expected?: Partial<Record<Resource, readonly number[]>>;
 }
 
 export interface WarmReservationOptions {
@@ -208,17 +215,23 @@ export function footprintFromForecast(
   level: number,
   resources: readonly Resource[],
   starts: readonly number[],
-): { footprint: Partial<Record<Resource, number[]>>; currentUsage: Amounts } {
+): {
+  footprint: Partial<Record<Resource, number[]>>;
+  currentUsage: Amounts;
+  expected: Partial<Record<Resource, number[]>>;
+} {
   const footprint: Partial<Record<Resource, number[]>> = {};
+  const expected: Partial<Record<Resource, number[]>> = {};
   const currentUsage: Amounts = {};
   for (const r of resources) {
     const q = forecastSeries(forecast, r, level, starts);
     const rf = forecast.byResource[r];
     if (!q || !rf) continue;
     footprint[r] = q.values;
+    expected[r] = starts.map((start) => alignedValue(forecast, rf.mean, start));
     currentUsage[r] = starts.length > 0 ? alignedValue(forecast, rf.mean, starts[0] as number) : 0;
   }
-  return { footprint, currentUsage };
+  return { footprint, currentUsage, expected };
 }
 
 interface PlanningPolicy {
@@ -714,6 +727,7 @@ function warmFor(
   for (const r of resources) {
     const fp = u.footprint[r];
     if (!fp) continue;
+    const mean = u.expected?.[r];
     const cap = u.cap?.[r] ?? Number.POSITIVE_INFINITY;
     const current = Math.max(0, u.currentUsage[r] ?? 0);
     const minIncrease = options.minIncreaseTaskFraction * (pool.perTask[r] ?? 0);
@@ -726,9 +740,9 @@ function warmFor(
         peak = v;
         peakK = k;
       }
-      const excess = v - current;
+      const rise = (mean ? Math.min(amount(mean[k]), cap) : v) - current;
       const qualifies =
-        excess > 0 && excess > current * options.minIncreaseFraction && excess >= minIncrease;
+        rise > 0 && rise > current * options.minIncreaseFraction && rise >= minIncrease;
       if (qualifies && qualifiesAt < 0) qualifiesAt = k;
     }
     const excess = peak - current;
