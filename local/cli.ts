@@ -179,6 +179,23 @@ program
   });
 
 program
+  .command("bench")
+  .description(
+    "Measure the hot paths (fair share, plan, forecast, model server, admission, local cycle); print a table, write JSON",
+  )
+  .option("--json <file>", "where to write the results", "out/bench.json")
+  .action(async (opts: { json: string }) => {
+    process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+    process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+    const { runBench } = await import("./bench-command.js");
+    await runBench({
+      configFile: DEFAULT_CONFIG,
+      jsonPath: opts.json,
+      print: (line) => console.log(line),
+    });
+  });
+
+program
   .command("model-server")
   .description("Run the forecasting model server (SageMaker container contract) on this machine")
   .option("--port <n>", "port", positiveInt("--port"), 8080)

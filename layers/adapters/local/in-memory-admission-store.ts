@@ -15,9 +15,9 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
   private readonly ledgers = new Map<string, PoolLedger>();
   private readonly decisions = new Map<string, DecisionRecord>();
 
+  /** Ledgers are kept deeply frozen and handed out as they are: no copy per read. */
   async getLedger(pool: string): Promise<PoolLedger> {
-    const ledger = this.ledgers.get(pool);
-    return ledger ? structuredClone(ledger) : emptyLedger(pool);
+    return this.ledgers.get(pool) ?? emptyLedger(pool);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
@@ -89,7 +89,30 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
     return this.ledgers.get(pool)?.version ?? 0;
   }
 
+  /**
+   * Keeps the ledger frozen (leases frozen once each, so a write costs O(new leases) plus one
+   * array copy rather than a deep clone of the whole book); a caller that tried to change a
+   * stored ledger would get a TypeError, not a silent change.
+   */
   private store(ledger: PoolLedger, expectedVersion: number): void {
-    this.ledgers.set(ledger.pool, structuredClone({ ...ledger, version: expectedVersion + 1 }));
+    this.ledgers.set(
+      ledger.pool,
+      Object.freeze({
+        ...ledger,
+        version: expectedVersion + 1,
+        capacity: Object.freeze(ledger.capacity.map(deepFreeze)),
+        leases: Object.freeze(ledger.leases.map(deepFreeze)),
+        ...(ledger.fairShareLevel
+          ? { fairShareLevel: deepFreeze({ ...ledger.fairShareLevel }) }
+          : {}),
+      }),
+    );
   }
+}
+
+/** Freezes an object and the objects it holds; already-frozen objects are left as they are. */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
 }

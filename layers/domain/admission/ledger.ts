@@ -117,28 +117,75 @@ export function buildTimeline(
   fromSeconds: number,
   options: { readonly ignoreOthersWarm?: boolean } = {},
 ): TimelineSegment[] {
+  // A sweep over lease starts and ends: O(L log L) for L leases. (Summing every lease at every
+  // boundary was O(L²) and made one decision cost ~6 ms with 3,000 live leases.)
+  const takenOptions = { forUserId: userId, ignoreOthersWarm: options.ignoreOthersWarm ?? false };
+  const taken = new Sums();
+  const held = new Sums();
+  const events: { at: number; lease: Lease; sign: 1 | -1 }[] = [];
   const points = new Set<number>([fromSeconds]);
   for (const step of ledger.capacity) if (step.start > fromSeconds) points.add(step.start);
   for (const lease of ledger.leases) {
-    if (lease.startAt > fromSeconds) points.add(lease.startAt);
-    if (lease.endAt > fromSeconds) points.add(lease.endAt);
-  }
-  const sorted = [...points].sort((a, b) => a - b);
-  const takenOptions = { forUserId: userId, ignoreOthersWarm: options.ignoreOthersWarm ?? false };
-  return sorted.map((start, i) => {
-    let held: Amounts = {};
-    for (const lease of ledger.leases) {
-      if (lease.kind === "request" && lease.userId === userId && leaseActiveAt(lease, start)) {
-        held = addAmounts(held, lease.amounts);
-      }
+    if (lease.endAt <= fromSeconds) continue;
+    points.add(lease.endAt);
+    events.push({ at: lease.endAt, lease, sign: -1 });
+    if (lease.startAt > fromSeconds) {
+      points.add(lease.startAt);
+      events.push({ at: lease.startAt, lease, sign: 1 });
+    } else {
+      apply(lease, 1);
     }
-    return {
+  }
+  events.sort((a, b) => a.at - b.at);
+  const sorted = [...points].sort((a, b) => a - b);
+  const segments: TimelineSegment[] = [];
+  let next = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i] as number;
+    while (next < events.length && (events[next] as { at: number }).at <= start) {
+      const event = events[next++] as { lease: Lease; sign: 1 | -1 };
+      apply(event.lease, event.sign);
+    }
+    segments.push({
       start,
       end: sorted[i + 1] ?? Number.POSITIVE_INFINITY,
-      free: subtractAmounts(capacityAt(ledger, start), committedAt(ledger, start, takenOptions)),
-      held,
-    };
-  });
+      free: subtractAmounts(capacityAt(ledger, start), taken.toAmounts()),
+      held: held.toAmounts(),
+    });
+  }
+  return segments;
+
+  function apply(lease: Lease, sign: 1 | -1): void {
+    if (countsAsTaken(lease, takenOptions)) taken.add(lease.amounts, sign);
+    if (lease.kind === "request" && lease.userId === userId) held.add(lease.amounts, sign);
+  }
+}
+
+/**
+ * Running per-resource sums of the leases active at a sweep position. A resource is reported
+ * while some active lease names it (as summing the active leases' amounts would), so the
+ * result has the same keys as `committedAt`.
+ */
+class Sums {
+  private readonly total = new Float64Array(RESOURCES.length);
+  private readonly naming = new Int32Array(RESOURCES.length);
+
+  add(amounts: Amounts, sign: 1 | -1): void {
+    for (let r = 0; r < RESOURCES.length; r++) {
+      const value = amounts[RESOURCES[r] as Resource];
+      if (value === undefined) continue;
+      this.total[r] = (this.total[r] as number) + sign * value;
+      this.naming[r] = (this.naming[r] as number) + sign;
+    }
+  }
+
+  toAmounts(): Amounts {
+    const out: Amounts = {};
+    for (let r = 0; r < RESOURCES.length; r++) {
+      if ((this.naming[r] as number) > 0) out[RESOURCES[r] as Resource] = this.total[r] as number;
+    }
+    return out;
+  }
 }
 
 /** Per resource, the smallest free amount over [startSeconds, endSeconds) (zero floor). */
