@@ -216,8 +216,19 @@ function extremeOver(
 ): Amounts {
   const out: Partial<Record<Resource, number>> = {};
   let seen = false;
-  for (const segment of timeline) {
-    if (segment.end <= startSeconds || segment.start >= endSeconds) continue;
+  // Segments are sorted and contiguous: find the first one ending after the span starts (binary
+  // search), stop at the first one starting after it ends — O(log S + segments in the span).
+  let lo = 0;
+  let hi = timeline.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((timeline[mid] as TimelineSegment).end <= startSeconds) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < timeline.length; i++) {
+    const segment = timeline[i] as TimelineSegment;
+    if (segment.start >= endSeconds) break;
+    if (segment.end <= startSeconds) continue;
     for (const r of RESOURCES) {
       const v = segment[field][r] ?? 0;
       out[r] = seen ? pick(out[r] ?? 0, v) : v;
@@ -278,13 +289,60 @@ export function earliestStart(
   fromSeconds: number,
   untilSeconds = Number.POSITIVE_INFINITY,
 ): number | undefined {
-  const candidates = [fromSeconds];
-  for (const segment of timeline) if (segment.start > fromSeconds) candidates.push(segment.start);
-  for (const candidate of candidates) {
-    if (candidate > untilSeconds) return undefined;
-    if (fitsAt(timeline, ask, candidate)) return candidate;
+  const first = timeline[0];
+  if (!first) return undefined;
+  // A start before the timeline knows anything cannot fit (no capacity is known there).
+  let candidate = Math.max(fromSeconds, first.start);
+  while (candidate <= untilSeconds) {
+    const blocking = lastBlockingSegment(timeline, ask, candidate);
+    if (blocking === undefined) return candidate;
+    // The last segment lasts for ever: blocked there, it never fits.
+    if (!Number.isFinite(blocking.end)) return undefined;
+    // Every start before the blocking segment ends still covers it: skip them all. The next
+    // candidate is that segment's end, which is where free capacity can grow.
+    candidate = blocking.end;
   }
   return undefined;
+}
+
+/**
+ * The last segment within [start, start + duration) where `ask` does not fit (pool capacity or the
+ * user's limits), or undefined when it fits throughout. Same test as {@link fitsAt}, one pass.
+ */
+function lastBlockingSegment(
+  timeline: readonly TimelineSegment[],
+  ask: BookingAsk,
+  startSeconds: number,
+): TimelineSegment | undefined {
+  const end = startSeconds + ask.durationSeconds;
+  let lo = 0;
+  let hi = timeline.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((timeline[mid] as TimelineSegment).end <= startSeconds) lo = mid + 1;
+    else hi = mid;
+  }
+  let blocking: TimelineSegment | undefined;
+  for (let i = lo; i < timeline.length; i++) {
+    const segment = timeline[i] as TimelineSegment;
+    if (segment.start >= end) break;
+    if (blocks(segment, ask)) blocking = segment;
+  }
+  return blocking;
+}
+
+function blocks(segment: TimelineSegment, ask: BookingAsk): boolean {
+  for (const r of RESOURCES) {
+    const a = ask.amounts[r] ?? 0;
+    if (a <= 0) continue;
+    if (a > Math.max(0, segment.free[r] ?? 0) + 1e-9) return true;
+    const held = segment.held[r] ?? 0;
+    for (const limit of [ask.cap, ask.holdLimit]) {
+      const l = limit?.[r];
+      if (l !== undefined && held + a > l + 1e-9) return true;
+    }
+  }
+  return false;
 }
 
 /**
