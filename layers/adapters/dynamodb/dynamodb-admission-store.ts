@@ -1,6 +1,5 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -11,6 +10,7 @@ import { DependencyError } from "../../domain/errors.js";
 import { shardOf } from "../../domain/sharding.js";
 import type { AdmissionStore, CommitResult } from "../../ports/admission-store.js";
 import { dependencyError, isConditionFailure } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys } from "./tables.js";
 
 /** Default time a decision record is kept (config.admission.decisionRetentionSeconds), in seconds. */
@@ -48,40 +48,28 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
   }
 
   async getLedger(pool: string): Promise<PoolLedger> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (
-        await this.client.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: keys.ledger(pool),
-            ConsistentRead: true,
-          }),
-        )
-      ).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the ledger of pool ${pool}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.ledger(pool),
+      `reading the ledger of pool ${pool}`,
+      {
+        consistent: true,
+      },
+    );
     if (!item) return emptyLedger(pool);
     const { pk: _pk, sk: _sk, ...rest } = item;
     return parseStoredLedger({ ...rest, pool }, `${this.tableName} LEDGER#${pool}`);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (
-        await this.client.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: keys.decision(requestId),
-            ConsistentRead: true,
-          }),
-        )
-      ).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the decision of request ${requestId}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.decision(requestId),
+      `reading the decision of request ${requestId}`,
+      { consistent: true },
+    );
     if (!item) return undefined;
     const { request, decision, decidedAt, tier, explanation, planIssuedAt } = item;
     return parseStoredDecision(

@@ -1,9 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { parseConfig, type ShaperConfig } from "../../domain/config.js";
 import { ConfigError } from "../../domain/errors.js";
 import type { Clock } from "../../ports/clock.js";
 import type { ConfigSource } from "../../ports/config-source.js";
 import { dependencyError } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys } from "./tables.js";
 
 /**
@@ -24,14 +25,12 @@ export class DynamoDbConfigSource implements ConfigSource {
   async load(): Promise<ShaperConfig> {
     const now = this.clock.nowSeconds();
     if (this.cached && now - this.cached.loadedAt < this.cacheSeconds) return this.cached.config;
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (
-        await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.config() }))
-      ).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the config from ${this.tableName}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.config(),
+      `reading the config from ${this.tableName}`,
+    );
     if (!item) {
       throw new ConfigError(
         `No config in table ${this.tableName} (item CONFIG/CURRENT). Deploy the stack (it writes the config from shaper:configFile), or run "shaper config push --file <config.json> --table ${this.tableName}".`,

@@ -1,6 +1,5 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   paginateQuery,
   type QueryCommandInput,
@@ -15,6 +14,7 @@ import { shardOf } from "../../domain/sharding.js";
 import type { ForecastStore } from "../../ports/forecast-store.js";
 import { batchPut } from "./batch-write.js";
 import { dependencyError } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys } from "./tables.js";
 
 /** Forecasts and error summaries age out after a week (TTL on `expiresAt`). */
@@ -85,12 +85,12 @@ export class DynamoDbForecastStore implements ForecastStore {
 
   async getUserForecast(pool: string, userId: string): Promise<Forecast | undefined> {
     const key = keys.userForecast(pool, shardOf(userId, this.shardCount), userId);
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }))).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the forecast of ${userId} in ${pool}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      key,
+      `reading the forecast of ${userId} in ${pool}`,
+    );
     return item ? toForecast(item) : undefined;
   }
 

@@ -1,6 +1,5 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -15,6 +14,7 @@ import {
 } from "../../domain/retrain/registry-errors.js";
 import type { ModelRegistry } from "../../ports/model-registry.js";
 import { dependencyError, isConditionFailure } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys } from "./tables.js";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
@@ -32,19 +32,14 @@ export class DynamoDbModelRegistry implements ModelRegistry {
   ) {}
 
   async getCurrent(modelName: string): Promise<ModelRecord | undefined> {
-    let version: unknown;
-    try {
-      const pointer = await this.client.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: keys.modelCurrent(modelName),
-          ConsistentRead: true,
-        }),
-      );
-      version = pointer.Item?.version;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the current version of model ${modelName}`, error);
-    }
+    const pointer = await getItem(
+      this.client,
+      this.tableName,
+      keys.modelCurrent(modelName),
+      `reading the current version of model ${modelName}`,
+      { consistent: true },
+    );
+    const version = pointer?.version;
     if (version === undefined) return undefined;
     const record = await this.getVersion(modelName, String(version));
     if (!record) throw missingModelVersion(modelName, String(version));
@@ -52,20 +47,13 @@ export class DynamoDbModelRegistry implements ModelRegistry {
   }
 
   async getVersion(modelName: string, version: string): Promise<ModelRecord | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (
-        await this.client.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: keys.modelVersion(modelName, version),
-            ConsistentRead: true,
-          }),
-        )
-      ).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading model ${modelName} version ${version}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.modelVersion(modelName, version),
+      `reading model ${modelName} version ${version}`,
+      { consistent: true },
+    );
     return item ? toRecord(item) : undefined;
   }
 

@@ -1,6 +1,5 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   QueryCommand,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -8,6 +7,7 @@ import { DependencyError } from "../../domain/errors.js";
 import type { PolicyChange, PolicySet } from "../../domain/policy.js";
 import type { PolicyStore } from "../../ports/policy-store.js";
 import { dependencyError, isConditionFailure } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys } from "./tables.js";
 
 /** A transaction holds at most 100 items: the policy set plus up to 99 change records. */
@@ -25,20 +25,19 @@ export class DynamoDbPolicyStore implements PolicyStore {
   ) {}
 
   async getPolicies(): Promise<PolicySet | undefined> {
-    try {
-      const item = (
-        await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.policies() }))
-      ).Item;
-      return item
-        ? {
-            version: Number(item.version),
-            tiers: item.tiers as PolicySet["tiers"],
-            updatedAt: Number(item.updatedAt),
-          }
-        : undefined;
-    } catch (error) {
-      throw dependencyError("DynamoDB", "reading the policies", error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.policies(),
+      "reading the policies",
+    );
+    return item
+      ? {
+          version: Number(item.version),
+          tiers: item.tiers as PolicySet["tiers"],
+          updatedAt: Number(item.updatedAt),
+        }
+      : undefined;
   }
 
   async putPolicies(

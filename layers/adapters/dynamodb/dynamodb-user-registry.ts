@@ -1,10 +1,11 @@
-import { type DynamoDBDocumentClient, GetCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { type User, UserSchema } from "../../domain/config.js";
 import { ValidationError } from "../../domain/errors.js";
 import { shardOf } from "../../domain/sharding.js";
 import type { UserRegistry } from "../../ports/user-registry.js";
 import { batchPut } from "./batch-write.js";
 import { dependencyError } from "./errors.js";
+import { getItem } from "./get-item.js";
 import { keys, shardKeyOf, USERS_BY_SHARD_INDEX } from "./tables.js";
 
 /**
@@ -20,16 +21,12 @@ export class DynamoDbUserRegistry implements UserRegistry {
   ) {}
 
   async getUser(userId: string): Promise<User | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      item = (
-        await this.client.send(
-          new GetCommand({ TableName: this.tableName, Key: keys.user(userId) }),
-        )
-      ).Item;
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading user ${userId}`, error);
-    }
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.user(userId),
+      `reading user ${userId}`,
+    );
     return item ? toUser(item) : undefined;
   }
 

@@ -206,6 +206,22 @@ export function heldPeakOver(
   return extremeOver(timeline, startSeconds, endSeconds, "held", Math.max, false);
 }
 
+/**
+ * Index of the first segment that ends after `t` (segments are sorted and contiguous), by binary
+ * search; `timeline.length` when none does. Scans that stop at the first segment starting after
+ * their span then cost O(log S + segments in the span).
+ */
+function firstSegmentEndingAfter(timeline: readonly TimelineSegment[], t: number): number {
+  let lo = 0;
+  let hi = timeline.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((timeline[mid] as TimelineSegment).end <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function extremeOver(
   timeline: readonly TimelineSegment[],
   startSeconds: number,
@@ -216,16 +232,7 @@ function extremeOver(
 ): Amounts {
   const out: Partial<Record<Resource, number>> = {};
   let seen = false;
-  // Segments are sorted and contiguous: find the first one ending after the span starts (binary
-  // search), stop at the first one starting after it ends — O(log S + segments in the span).
-  let lo = 0;
-  let hi = timeline.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((timeline[mid] as TimelineSegment).end <= startSeconds) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo; i < timeline.length; i++) {
+  for (let i = firstSegmentEndingAfter(timeline, startSeconds); i < timeline.length; i++) {
     const segment = timeline[i] as TimelineSegment;
     if (segment.start >= endSeconds) break;
     if (segment.end <= startSeconds) continue;
@@ -315,15 +322,8 @@ function lastBlockingSegment(
   startSeconds: number,
 ): TimelineSegment | undefined {
   const end = startSeconds + ask.durationSeconds;
-  let lo = 0;
-  let hi = timeline.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((timeline[mid] as TimelineSegment).end <= startSeconds) lo = mid + 1;
-    else hi = mid;
-  }
   let blocking: TimelineSegment | undefined;
-  for (let i = lo; i < timeline.length; i++) {
+  for (let i = firstSegmentEndingAfter(timeline, startSeconds); i < timeline.length; i++) {
     const segment = timeline[i] as TimelineSegment;
     if (segment.start >= end) break;
     if (blocks(segment, ask)) blocking = segment;
