@@ -1,4 +1,4 @@
-import type { Resource } from "./resources.js";
+import type { Amounts, Resource } from "./resources.js";
 
 /** Mean and quantiles of one resource over the horizon; arrays have one value per interval. */
 export interface ResourceForecast {
@@ -30,6 +30,11 @@ export interface Forecast extends ForecastProvenance {
   readonly byResource: Partial<Record<Resource, ResourceForecast>>;
   /** The user's tier when the forecast was made (user forecasts only). */
   readonly tier?: string;
+  /**
+   * The user's own overrides of its tier's guarantee and cap when the forecast was made, so the
+   * plan can read every user's limits from the forecasts it reads anyway (no registry read per user).
+   */
+  readonly limits?: { readonly guaranteedMinimum?: Amounts; readonly cap?: Amounts };
   /** True when no history was observed: the values are the cold-start answer, not a prediction. */
   readonly coldStart?: boolean;
   /**

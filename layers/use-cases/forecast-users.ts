@@ -188,11 +188,25 @@ function assemble(
     pool: work.pool,
     userId: work.user.userId,
     tier: work.user.tier,
+    ...limitsOf(work.user),
     ...(work.coldStart ? { coldStart: true } : {}),
     ...(work.previousError.points > 0
       ? { previousError: { runId: run.runId, summary: work.previousError } }
       : {}),
   }));
+}
+
+/** The user's own guarantee/cap overrides, carried on its forecasts for the plan. */
+function limitsOf(user: User): Pick<Forecast, "limits"> {
+  if (user.guaranteedMinimum === undefined && user.cap === undefined) return {};
+  return {
+    limits: {
+      ...(user.guaranteedMinimum === undefined
+        ? {}
+        : { guaranteedMinimum: user.guaranteedMinimum }),
+      ...(user.cap === undefined ? {} : { cap: user.cap }),
+    },
+  };
 }
 
 function instancesOf(config: ShaperConfig, run: RunWindow, work: UserPoolWork): ForecastInstance[] {

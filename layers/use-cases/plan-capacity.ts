@@ -320,11 +320,9 @@ async function resolveUser(
 ): Promise<User | undefined> {
   const fromConfig = caches.configUsers.get(userId);
   if (forecast.tier !== undefined) {
-    // The forecast carries the tier so 1,000,000 users need no registry reads; per-user
-    // overrides are taken from the config's users when listed there.
-    return fromConfig && fromConfig.tier === forecast.tier
-      ? fromConfig
-      : { userId, tier: forecast.tier };
+    // The forecast carries the tier and the user's own limits, so 1,000,000 users need no
+    // registry reads.
+    return { userId, tier: forecast.tier, ...forecast.limits };
   }
   let pending = caches.userCache.get(userId);
   if (!pending) {

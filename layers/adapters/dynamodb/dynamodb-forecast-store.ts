@@ -9,7 +9,7 @@ import { toFieldIssues } from "../../domain/config.js";
 import { ValidationError } from "../../domain/errors.js";
 import type { Forecast, ForecastErrorSummary, ResourceForecast } from "../../domain/forecast.js";
 import { accumulateError } from "../../domain/forecasting/forecast-error.js";
-import { ResourceSchema } from "../../domain/resources.js";
+import { AmountsSchema, ResourceSchema } from "../../domain/resources.js";
 import { shardOf } from "../../domain/sharding.js";
 import type { ForecastStore } from "../../ports/forecast-store.js";
 import { batchPut } from "./batch-write.js";
@@ -51,6 +51,9 @@ const ForecastItemSchema = z.object({
   modelVersion: z.string(),
   fallbackReason: z.string().optional(),
   tier: z.string().optional(),
+  limits: z
+    .object({ guaranteedMinimum: AmountsSchema.optional(), cap: AmountsSchema.optional() })
+    .optional(),
   coldStart: z.boolean().optional(),
   previousError: z.object({ runId: z.string(), summary: ErrorSummarySchema }).optional(),
 });

@@ -126,6 +126,19 @@ describe("forecastUsers", () => {
     expect(await forecasts.getUserForecast("gpu", "initech")).toBeUndefined();
   });
 
+  it("carries a user's own guarantee and cap overrides on its forecasts, for the plan", async () => {
+    const users = testConfig().users.map((u) =>
+      u.userId === "globex" ? { ...u, cap: { vcpu: 6 }, guaranteedMinimum: { vcpu: 1 } } : u,
+    );
+    const { deps, forecasts } = await setup(new RecordingModel(), { users });
+    await forecastUsers(deps, { time: TIME, shard: 0 });
+    expect((await forecasts.getUserForecast("cpu", "globex"))?.limits).toEqual({
+      guaranteedMinimum: { vcpu: 1 },
+      cap: { vcpu: 6 },
+    });
+    expect((await forecasts.getUserForecast("cpu", "acme"))?.limits).toBeUndefined();
+  });
+
   it("sends DeepAR-shaped instances: tier category, missing values as NaN, no leading gap", async () => {
     const primary = new RecordingModel();
     const { deps, config } = await setup(primary);

@@ -76,6 +76,32 @@ async function setup(overrides: Partial<ShaperConfigInput> = {}, forecasts: Fore
 }
 
 describe("planCapacity", () => {
+  it("applies the per-user cap a forecast carries, without reading the user registry", async () => {
+    const capped = {
+      ...storedForecast({
+        pool: "cpu",
+        userId: "zed",
+        tier: "free",
+        start: T0,
+        perResource: { vcpu: flat(30), memoryGiB: flat(60) },
+      }),
+      limits: { cap: { vcpu: 3, memoryGiB: 6 } },
+    };
+    const { deps } = await setup({}, [
+      storedForecast({
+        pool: "cpu",
+        start: T0,
+        perResource: { vcpu: flat(30), memoryGiB: flat(60) },
+      }),
+      capped,
+    ]);
+    await planCapacity(deps, { time: NOW });
+    const plan = (await deps.plans.getLatestPlan("cpu")) as PoolPlan;
+    const zed = plan.notableAllocations.find((a) => a.userId === "zed");
+    expect(zed?.allocation.vcpu).toBeLessThanOrEqual(3);
+    expect(zed?.reason).toMatch(/cap/);
+  });
+
   it("plans every pool, actuates the scale-ups, stores the plans and writes them into the ledgers", async () => {
     const { scaler, deps } = await setup();
     const { plans, outcomes } = await planCapacity(deps, { time: NOW });
