@@ -20,7 +20,7 @@ import { type AwsRuntime, awsRuntime, requireEnv } from "../shared/runtime.js";
  * Adapters of the retrain steps, built once per cold start. Environment the stack sets:
  * ARTIFACT_BUCKET (Train, Validate), and for Promote MODEL_IMAGE_URI, MODEL_EXECUTION_ROLE_ARN,
  * FORECAST_ENDPOINT_NAME (else config.forecast.endpointName), SERVERLESS_MEMORY_MB,
- * SERVERLESS_MAX_CONCURRENCY and optionally DEPLOY_WAIT_SECONDS. Each step reads only what it
+ * SERVERLESS_MAX_CONCURRENCY. Each step reads only what it
  * needs, so a missing variable fails the step that needs it with a ConfigError naming it.
  */
 export interface RetrainRuntime {
@@ -112,7 +112,6 @@ export async function promoteDeps(rt: RetrainRuntime): Promise<PromoteModelDeps>
     seasonLength: seasonIntervals(config),
     memorySizeMb: positiveInt(env, "SERVERLESS_MEMORY_MB", 2_048),
     maxConcurrency: positiveInt(env, "SERVERLESS_MAX_CONCURRENCY", 5),
-    waitTimeoutSeconds: positiveInt(env, "DEPLOY_WAIT_SECONDS", 0),
   });
   if (env.FORECAST_ENDPOINT_NAME && env.FORECAST_ENDPOINT_NAME !== config.forecast.endpointName) {
     logger.warn(

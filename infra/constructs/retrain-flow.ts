@@ -22,6 +22,8 @@ export const RETRAIN_STATES = {
   validate: "Validate",
   shouldPromote: "ShouldPromote",
   promote: "Promote",
+  deploymentPending: "DeploymentPending",
+  waitForEndpoint: "WaitForEndpoint",
   adapt: "Adapt",
   done: "Done",
 } as const;
@@ -47,6 +49,11 @@ export interface RetrainFlowProps {
    */
   readonly dailyAt?: { readonly hour: number; readonly minute: number };
   /**
+   * Wait between Promote's checks of the endpoint while it updates to the candidate.
+   * @default Duration.seconds(60)
+   */
+  readonly deployCheckInterval?: Duration;
+  /**
    * Longest a retrain run may take.
    * @default Duration.hours(2)
    */
@@ -59,8 +66,8 @@ export interface RetrainFlowProps {
 }
 
 /**
- * The retrain flow: Evaluate → (needsRetrain?) Train → Validate → (promote?) Promote → Adapt →
- * Done. "No retrain needed" and "candidate rejected" go straight to Adapt, so policies adapt on
+ * The retrain flow: Evaluate → (needsRetrain?) Train → Validate → (promote?) Promote →
+ * (deployment pending? wait, Promote again) → Adapt → Done. "No retrain needed" and "candidate rejected" go straight to Adapt, so policies adapt on
  * every run. Each step is a Lambda whose input and output is the whole flow state
  * (`payloadResponseOnly`, result replaces the state). Started by the forecast stage's
  * `ForecastErrorThresholdExceeded` event and once a day.
@@ -87,7 +94,7 @@ export class RetrainFlow extends Construct {
     });
     const promote = lambdaStep(this, s.promote, functions.promote, {
       comment:
-        "UpdateEndpoint to the candidate, then the registry pointer (only after the deploy succeeded).",
+        "Starts UpdateEndpoint to the candidate; moves the registry pointer once the endpoint serves it (deployment: promoted | pending | rejected).",
     });
     const adapt = lambdaStep(this, s.adapt, functions.adapt, {
       comment: "Adapts per-tier policy knobs towards each tier's service target.",
@@ -102,19 +109,33 @@ export class RetrainFlow extends Construct {
             sfn.Condition.isPresent("$.needsRetrain"),
             sfn.Condition.booleanEquals("$.needsRetrain", true),
           ),
-          train
-            .next(validate)
-            .next(
-              new sfn.Choice(this, s.shouldPromote)
-                .when(
-                  sfn.Condition.and(
-                    sfn.Condition.isPresent("$.promote"),
-                    sfn.Condition.booleanEquals("$.promote", true),
-                  ),
-                  promote.next(adapt),
-                )
-                .otherwise(adapt),
-            ),
+          train.next(validate).next(
+            new sfn.Choice(this, s.shouldPromote)
+              .when(
+                sfn.Condition.and(
+                  sfn.Condition.isPresent("$.promote"),
+                  sfn.Condition.booleanEquals("$.promote", true),
+                ),
+                promote.next(
+                  new sfn.Choice(this, s.deploymentPending)
+                    .when(
+                      sfn.Condition.and(
+                        sfn.Condition.isPresent("$.deployment"),
+                        sfn.Condition.stringEquals("$.deployment", "pending"),
+                      ),
+                      new sfn.Wait(this, s.waitForEndpoint, {
+                        comment:
+                          "SageMaker updates an endpoint over minutes; Promote checks again.",
+                        time: sfn.WaitTime.duration(
+                          props.deployCheckInterval ?? Duration.seconds(60),
+                        ),
+                      }).next(promote),
+                    )
+                    .otherwise(adapt),
+                ),
+              )
+              .otherwise(adapt),
+          ),
         )
         .otherwise(adapt),
     );

@@ -11,7 +11,7 @@ import {
 import { synthShaper } from "./synth.js";
 
 /** The states a run visits when each Choice sees `flags`, from StartAt to the end. */
-function path(definition: AslDefinition, flags: Record<string, boolean>): string[] {
+function path(definition: AslDefinition, flags: Record<string, boolean | string>): string[] {
   const visited: string[] = [];
   let name: string | undefined = definition.StartAt;
   while (name && visited.length < 50) {
@@ -24,6 +24,7 @@ function path(definition: AslDefinition, flags: Record<string, boolean>): string
           const field = String(c.Variable).replace(/^\$\./, "");
           if ("IsPresent" in c) return field in flags === c.IsPresent;
           if ("BooleanEquals" in c) return flags[field] === c.BooleanEquals;
+          if ("StringEquals" in c) return flags[field] === c.StringEquals;
           throw new Error(`Unexpected condition ${JSON.stringify(c)}`);
         });
       });
@@ -51,16 +52,31 @@ describe("RetrainFlow", () => {
   });
 
   it("runs Evaluate → Train → Validate → Promote → Adapt when retraining is needed and the candidate wins", () => {
-    expect(path(definition, { needsRetrain: true, promote: true })).toEqual([
-      "Evaluate",
-      "NeedsRetrain",
-      "Train",
-      "Validate",
-      "ShouldPromote",
+    expect(path(definition, { needsRetrain: true, promote: true, deployment: "promoted" })).toEqual(
+      [
+        "Evaluate",
+        "NeedsRetrain",
+        "Train",
+        "Validate",
+        "ShouldPromote",
+        "Promote",
+        "DeploymentPending",
+        "Adapt",
+        "Done",
+      ],
+    );
+  });
+
+  it("waits and runs Promote again while the endpoint is still updating", () => {
+    const pending = path(definition, { needsRetrain: true, promote: true, deployment: "pending" });
+    expect(pending.slice(5, 9)).toEqual([
       "Promote",
-      "Adapt",
-      "Done",
+      "DeploymentPending",
+      "WaitForEndpoint",
+      "Promote",
     ]);
+    const wait = definition.States[RETRAIN_STATES.waitForEndpoint]!;
+    expect(wait).toMatchObject({ Type: "Wait", Seconds: 60, Next: RETRAIN_STATES.promote });
   });
 
   it("still adapts policies when no retrain is needed or the candidate is rejected", () => {

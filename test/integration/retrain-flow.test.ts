@@ -120,6 +120,8 @@ async function runFlow(
         break;
       }
       case "Pass":
+      case "Wait":
+        // A Wait only passes time; the steps it separates read the world afresh.
         name = s.End ? undefined : s.Next;
         break;
       case "Succeed":
@@ -238,10 +240,13 @@ describe("the retrain flow, driven in the definition's order", () => {
       "Validate",
       "ShouldPromote",
       "Promote",
+      "DeploymentPending",
       "Adapt",
       "Done",
     ]);
     const version = modelVersionAt(TA);
+    // moto switches the endpoint at once, so Promote finds it serving on its first pass.
+    expect(output.deployment).toBe("promoted");
     expect(output.needsRetrain).toBe(true);
     expect(output.promote).toBe(true);
     expect(output.promotedVersion).toBe(version);

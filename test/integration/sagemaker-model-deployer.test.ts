@@ -77,17 +77,11 @@ beforeAll(async () => {
 });
 
 describe("SageMakerModelDeployer", () => {
-  it("creates the version's model and serverless config and switches the endpoint, waiting until it serves", async () => {
-    const sleeps: number[] = [];
-    const deployer = new SageMakerModelDeployer(
-      sagemaker,
-      options({
-        waitTimeoutSeconds: 60,
-        pollIntervalSeconds: 5,
-        sleep: async (ms) => sleeps.push(ms),
-      }),
-    );
-    await deployer.deploy(record("v20261127-031700"));
+  it("creates the version's model and serverless config and switches the endpoint, then reports it serving", async () => {
+    const deployer = new SageMakerModelDeployer(sagemaker, options());
+    const version = record("v20261127-031700");
+    expect((await deployer.status(version)).state).toBe("not-serving");
+    await deployer.deploy(version);
     const endpoint = await sagemaker.send(
       new DescribeEndpointCommand({ EndpointName: endpointName }),
     );
@@ -101,8 +95,8 @@ describe("SageMakerModelDeployer", () => {
     );
     expect(model.PrimaryContainer?.Environment?.MODEL_VERSION).toBe("v20261127-031700");
     expect(model.PrimaryContainer?.Environment?.PREDICTION_LENGTH).toBe("12");
-    // moto switches at once: serving on the first poll, no sleep.
-    expect(sleeps).toEqual([]);
+    // moto switches at once (AWS goes through "Updating" first, which status reports as such).
+    expect(await deployer.status(version)).toEqual({ state: "serving" });
   });
 
   it("re-deploys an earlier version by reusing its model and config", async () => {

@@ -1,4 +1,3 @@
-import { setTimeout as sleepMs } from "node:timers/promises";
 import {
   CreateEndpointConfigCommand,
   CreateModelCommand,
@@ -11,7 +10,7 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { DependencyError, NotFoundError } from "../../domain/errors.js";
 import type { ModelRecord } from "../../domain/model-registry.js";
-import type { ModelDeployer } from "../../ports/model-deployer.js";
+import type { DeploymentStatus, ModelDeployer } from "../../ports/model-deployer.js";
 import { dependencyError } from "../dynamodb/errors.js";
 
 export interface SageMakerModelDeployerOptions {
@@ -29,16 +28,6 @@ export interface SageMakerModelDeployerOptions {
   readonly memorySizeMb: number;
   /** Serverless inference concurrent invocations (1–200). */
   readonly maxConcurrency: number;
-  /**
-   * How long `deploy` waits for the endpoint to serve the new config, in seconds. 0 returns once
-   * SageMaker accepted UpdateEndpoint (it keeps serving the old config until the new one is
-   * ready, and rolls back by itself if the new one fails). @default 0
-   */
-  readonly waitTimeoutSeconds?: number;
-  /** Seconds between DescribeEndpoint polls while waiting. @default 15 */
-  readonly pollIntervalSeconds?: number;
-  /** Sleeps for the given milliseconds (tests pass a fake). @default node:timers/promises setTimeout */
-  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 /** Variant name of the single production variant; the CDK stack's endpoint config uses the same. */
@@ -87,7 +76,29 @@ export class SageMakerModelDeployer implements ModelDeployer {
         );
       }
     }
-    await this.waitUntilServing(name);
+  }
+
+  /**
+   * Whether the endpoint serves `record`'s config: updating while SageMaker works on it;
+   * not serving when it is in service on another config (never switched, or rolled back after the
+   * new model failed to start — the failure reason is in `detail`) or has failed.
+   */
+  async status(record: ModelRecord): Promise<DeploymentStatus> {
+    const name = sagemakerResourceName(this.options.endpointName, record.version);
+    const endpoint = await this.describeEndpoint();
+    const status = endpoint.EndpointStatus ?? "unknown";
+    if (status === "InService" && endpoint.EndpointConfigName === name) return { state: "serving" };
+    const reason = endpoint.FailureReason ? `; reason: ${endpoint.FailureReason}` : "";
+    if (BUSY.has(status) && status !== "Deleting") {
+      return {
+        state: "updating",
+        detail: `endpoint ${this.options.endpointName} is ${status}${reason}`,
+      };
+    }
+    return {
+      state: "not-serving",
+      detail: `endpoint ${this.options.endpointName} is ${status} on config ${endpoint.EndpointConfigName ?? "none"}, not ${name}${reason}`,
+    };
   }
 
   private async describeEndpoint(): Promise<DescribeEndpointCommandOutput> {
@@ -165,32 +176,6 @@ export class SageMakerModelDeployer implements ModelDeployer {
       if (isNotFound(error)) return false;
       throw dependencyError("SageMaker", `describing ${what}`, error);
     }
-  }
-
-  private async waitUntilServing(name: string): Promise<void> {
-    const timeoutSeconds = this.options.waitTimeoutSeconds ?? 0;
-    if (timeoutSeconds <= 0) return;
-    const pollMs = (this.options.pollIntervalSeconds ?? 15) * 1000;
-    const sleep = this.options.sleep ?? sleepMs;
-    const polls = Math.max(1, Math.ceil((timeoutSeconds * 1000) / pollMs));
-    for (let i = 0; i <= polls; i++) {
-      const endpoint = await this.describeEndpoint();
-      const status = endpoint.EndpointStatus;
-      if (status === "InService" && endpoint.EndpointConfigName === name) return;
-      if (status === "Failed" || (status === "InService" && endpoint.EndpointConfigName !== name)) {
-        throw new DependencyError(
-          "SageMaker",
-          `Endpoint ${this.options.endpointName} did not take config ${name}: status ${status}, serving ${endpoint.EndpointConfigName}, reason: ${endpoint.FailureReason ?? "none given"}. Check the model container's logs; the registry pointer was not moved.`,
-          { retryable: false, details: { status, failureReason: endpoint.FailureReason } },
-        );
-      }
-      if (i < polls) await sleep(pollMs);
-    }
-    throw new DependencyError(
-      "SageMaker",
-      `Endpoint ${this.options.endpointName} was still updating to ${name} after ${timeoutSeconds} s. Retry the step; it does not update again while the endpoint is busy.`,
-      { retryable: true },
-    );
   }
 }
 

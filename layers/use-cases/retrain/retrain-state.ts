@@ -98,6 +98,10 @@ export type ValidatedState = z.infer<typeof ValidatedSchema>;
 export const PromoteInputSchema = z.looseObject({
   candidateVersion: ModelVersionSchema,
   currentVersion: z.string().nullable(),
+  /** Set by an earlier Promote of this run that started the endpoint update. */
+  deployStarted: z.boolean().optional(),
+  /** How many times Promote found the update still in progress. */
+  deployChecks: z.int().nonnegative().optional(),
 });
 export type PromoteInput = z.infer<typeof PromoteInputSchema>;
 

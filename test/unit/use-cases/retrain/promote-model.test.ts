@@ -4,8 +4,52 @@ import { LocalModelDeployer } from "../../../../layers/adapters/local/local-mode
 import { ConflictError, DependencyError } from "../../../../layers/domain/errors.js";
 import type { ModelRecord } from "../../../../layers/domain/model-registry.js";
 import { FORECAST_MODEL_NAME } from "../../../../layers/domain/retrain/model-parameters.js";
+import type { DeploymentStatus, ModelDeployer } from "../../../../layers/ports/model-deployer.js";
 import type { ModelRegistry } from "../../../../layers/ports/model-registry.js";
-import { promoteModel } from "../../../../layers/use-cases/retrain/promote-model.js";
+import {
+  MAX_DEPLOY_CHECKS,
+  promoteModel,
+} from "../../../../layers/use-cases/retrain/promote-model.js";
+import type { PromoteInput } from "../../../../layers/use-cases/retrain/retrain-state.js";
+
+/**
+ * A deployer like SageMaker's: an update is accepted at once and serves only after `updatingFor`
+ * status checks — or, with `rollsBack`, ends on the old config.
+ */
+class SlowDeployer implements ModelDeployer {
+  deploys: string[] = [];
+  private checksLeft = 0;
+  private target: string | undefined;
+  private serving: string | undefined;
+
+  constructor(
+    private readonly updatingFor: number,
+    private readonly rollsBack = false,
+  ) {}
+
+  async deploy(record: ModelRecord): Promise<void> {
+    this.deploys.push(record.version);
+    this.target = record.version;
+    this.checksLeft = this.updatingFor;
+  }
+
+  async status(record: ModelRecord): Promise<DeploymentStatus> {
+    if (this.target !== undefined && this.checksLeft > 0) {
+      this.checksLeft--;
+      return { state: "updating", detail: "endpoint is Updating" };
+    }
+    if (this.target !== undefined) {
+      if (!this.rollsBack) this.serving = this.target;
+      this.target = undefined;
+    }
+    return this.serving === record.version
+      ? { state: "serving" }
+      : {
+          state: "not-serving",
+          detail: `InService on ${this.serving ?? "the initial model"}; reason: container failed its ping`,
+        };
+  }
+}
 
 function record(version: string, status: ModelRecord["status"] = "candidate"): ModelRecord {
   return {
@@ -110,5 +154,53 @@ describe("promoteModel", () => {
     ).rejects.toThrow(ConflictError);
     expect(deployer.deployments().map((d) => d.version)).toEqual(["v2", "v3"]);
     expect((await registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("v3");
+  });
+
+  it("moves the pointer only once the endpoint serves the candidate, waiting while it updates", async () => {
+    const registry = await registryWithCurrent("v1");
+    await registry.putVersion(record("v2"));
+    const deployer = new SlowDeployer(2);
+    const deps = { modelRegistry: registry, deployer };
+    const start: PromoteInput = { candidateVersion: "v2", currentVersion: "v1" };
+    let state = await promoteModel(deps, start);
+    expect(state).toMatchObject({
+      deployment: "pending",
+      deployStarted: true,
+      deployChecks: 1,
+      promotedVersion: null,
+    });
+    expect((await registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("v1");
+    state = await promoteModel(deps, state);
+    expect(state.deployment).toBe("pending");
+    state = await promoteModel(deps, state);
+    expect(state).toMatchObject({ deployment: "promoted", promotedVersion: "v2" });
+    expect(deployer.deploys).toEqual(["v2"]);
+    expect((await registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("v2");
+  });
+
+  it("rejects the candidate when the endpoint rolled back, keeping the pointer", async () => {
+    const registry = await registryWithCurrent("v1");
+    await registry.putVersion(record("v2"));
+    const deps = { modelRegistry: registry, deployer: new SlowDeployer(1, true) };
+    const start: PromoteInput = { candidateVersion: "v2", currentVersion: "v1" };
+    let state = await promoteModel(deps, start);
+    expect(state.deployment).toBe("pending");
+    state = await promoteModel(deps, state);
+    expect(state.deployment).toBe("rejected");
+    expect(state.promotionNote).toContain("container failed its ping");
+    expect((await registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("v1");
+    expect((await registry.getVersion(FORECAST_MODEL_NAME, "v2"))?.status).toBe("rejected");
+  });
+
+  it("gives up after the last check while the endpoint is still updating", async () => {
+    const registry = await registryWithCurrent("v1");
+    await registry.putVersion(record("v2"));
+    const deps = { modelRegistry: registry, deployer: new SlowDeployer(MAX_DEPLOY_CHECKS + 5) };
+    const start: PromoteInput = { candidateVersion: "v2", currentVersion: "v1" };
+    let state = await promoteModel(deps, start);
+    while (state.deployment === "pending") state = await promoteModel(deps, state);
+    expect(state.deployment).toBe("rejected");
+    expect(state.deployChecks).toBe(MAX_DEPLOY_CHECKS);
+    expect((await registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("v1");
   });
 });
