@@ -15,6 +15,7 @@ import { forecastSeasonalNaive } from "../layers/domain/forecasting/seasonal-nai
 import { planPool, type UserFootprint } from "../layers/domain/planning/capacity-plan.js";
 import { admitRequest } from "../layers/use-cases/admit-request.js";
 import { startModelServer } from "../model-server/server.js";
+import { localTokenSettings } from "./local-signing-key.js";
 import { LocalSystem } from "./local-system.js";
 import { withGeneratedUsers } from "./start-command.js";
 import { formatTable } from "./table.js";
@@ -236,6 +237,7 @@ async function admissionBench(config: ShaperConfig): Promise<BenchResult[]> {
 async function localCycleBench(config: ShaperConfig): Promise<BenchResult> {
   const withUsers = withGeneratedUsers(config, 24);
   const system = await LocalSystem.start({
+    tokens: localTokenSettings(),
     config: withUsers,
     seed: 1,
     startTime: 1_795_424_400,

@@ -86,7 +86,15 @@ function localContext(requestId: string): Context {
 export async function serveHttpApi(
   handler: HttpApiHandler,
   routeKeys: readonly string[],
-  options: { readonly port?: number; readonly host?: string } = {},
+  options: {
+    readonly port?: number;
+    readonly host?: string;
+    /**
+     * Verifies the Authorization header and returns the token's claims, as API Gateway's JWT
+     * authorizer does before the function runs; a rejected token gets 401 without reaching it.
+     */
+    readonly authorize?: (authorization: string | undefined) => Promise<Record<string, unknown>>;
+  } = {},
 ): Promise<RunningHttpApi> {
   const routes = routeKeys.map(compile);
   const server: Server = createServer((req, res) => {
@@ -107,6 +115,20 @@ export async function serveHttpApi(
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
       const body = await readBody(req);
+      let claims: Record<string, unknown> | undefined;
+      if (options.authorize && route) {
+        try {
+          claims = await options.authorize(headers.authorization);
+        } catch (error) {
+          res.writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer" });
+          res.end(
+            JSON.stringify({
+              error: { code: "UNAUTHORIZED", message: (error as Error).message, requestId },
+            }),
+          );
+          return;
+        }
+      }
       const pathParameters: Record<string, string> = {};
       route?.params.forEach((name, i) => {
         pathParameters[name] = decodeURIComponent(match?.[i + 1] ?? "");
@@ -133,6 +155,7 @@ export async function serveHttpApi(
             userAgent: headers["user-agent"] ?? "",
           },
           requestId,
+          ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
           routeKey: route?.routeKey ?? "$default",
           stage: "$default",
           time: new Date().toISOString(),

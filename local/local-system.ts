@@ -1,6 +1,11 @@
 import { admissionRoutes } from "../functions/shape/admission.js";
+import {
+  issueToken,
+  type TokenSettings,
+  verifyBearer,
+} from "../layers/adapters/auth/jwt-tokens.js";
 import { createAwsClients } from "../layers/adapters/aws-clients.js";
-import { ManualClock } from "../layers/adapters/clock.js";
+import { ManualClock, systemClock } from "../layers/adapters/clock.js";
 import { InMemoryAdmissionStore } from "../layers/adapters/local/in-memory-admission-store.js";
 import { InMemoryEventPublisher } from "../layers/adapters/local/in-memory-event-publisher.js";
 import { InMemoryForecastStore } from "../layers/adapters/local/in-memory-forecast-store.js";
@@ -47,6 +52,8 @@ export interface LocalSystemOptions {
   readonly apiPort: number;
   /** Multiplies the workload's demand. @default 1 */
   readonly intensity?: number;
+  /** Key, issuer and audience of the tokens the admission API accepts (see local-signing-key.ts). */
+  readonly tokens: TokenSettings;
 }
 
 /** What one pipeline cycle did, stage by stage. */
@@ -77,10 +84,11 @@ export class LocalSystem {
   private readonly usageSource: SyntheticUsageSource;
   private readonly fallbackModel = new InProcessForecastModel();
   private readonly sagemakerRuntime;
+  private readonly tokens = new Map<string, Promise<string>>();
 
   private constructor(
     readonly config: ShaperConfig,
-    options: LocalSystemOptions,
+    private readonly options: LocalSystemOptions,
     private readonly modelServer: RunningModelServer,
     private readonly api: { server: RunningHttpApi | undefined },
   ) {
@@ -117,8 +125,10 @@ export class LocalSystem {
       maxBodyBytes: config.admission.maxBodyBytes,
       routes: admissionRoutes(async () => system.admissionDeps()),
     });
+    // Tokens are about real time, not the simulated clock of the workload.
     api.server = await serveHttpApi(handler, ["POST /v1/requests", "GET /v1/requests/{id}"], {
       port: options.apiPort,
+      authorize: (authorization) => verifyBearer(options.tokens, authorization, systemClock),
     });
     return system;
   }
@@ -231,7 +241,10 @@ export class LocalSystem {
       this.clock.set(intervalStart + arrival.offsetSeconds);
       const response = await fetch(`${this.apiUrl}/v1/requests`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${await this.tokenFor(arrival.body.userId)}`,
+        },
         body: JSON.stringify(arrival.body),
       });
       if (!response.ok) {
@@ -243,6 +256,16 @@ export class LocalSystem {
       if (record) decided.push(record);
     }
     return decided;
+  }
+
+  /** A token for the tenant, as `shaper token <userId>` issues (one hour of real time). */
+  tokenFor(userId: string): Promise<string> {
+    let token = this.tokens.get(userId);
+    if (!token) {
+      token = issueToken(this.options.tokens, { userId }, 3_600, systemClock);
+      this.tokens.set(userId, token);
+    }
+    return token;
   }
 
   async close(): Promise<void> {

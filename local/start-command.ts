@@ -1,6 +1,7 @@
 import type { DecisionRecord } from "../layers/domain/admission.js";
 import { parseConfig, type ShaperConfig, type User } from "../layers/domain/config.js";
 import { formatAmounts } from "../layers/domain/resources.js";
+import { localTokenSettings } from "./local-signing-key.js";
 import { type CycleReport, LocalSystem } from "./local-system.js";
 import { formatTable } from "./table.js";
 
@@ -101,6 +102,7 @@ export async function runStart(options: StartOptions): Promise<void> {
   const wallStart = performance.now();
   const config = withGeneratedUsers(options.config, options.users);
   const system = await LocalSystem.start({
+    tokens: localTokenSettings(),
     config,
     seed: options.seed,
     startTime: options.startTime,
@@ -163,11 +165,13 @@ export async function runStart(options: StartOptions): Promise<void> {
     if (options.serve) {
       print("");
       print(`Serving the admission API at ${system.apiUrl} — Ctrl-C to stop. Try:`);
+      const user = config.users[0]?.userId ?? "acme";
+      print(`  TOKEN=$(npx --no-install shaper token ${user})`);
       print(
-        `  curl -s -X POST ${system.apiUrl}/v1/requests -H 'content-type: application/json' \\`,
+        `  curl -s -X POST ${system.apiUrl}/v1/requests -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
       );
       print(
-        `    -d '{"requestId":"try-1","userId":"${config.users[0]?.userId ?? "acme"}","pool":"${Object.keys(config.pools)[0] ?? "cpu"}","amounts":{"vcpu":4},"durationSeconds":600}'`,
+        `    -d '{"requestId":"try-1","userId":"${user}","pool":"${Object.keys(config.pools)[0] ?? "cpu"}","amounts":{"vcpu":4},"durationSeconds":600}'`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);

@@ -75,6 +75,7 @@ export function admissionRoutes(deps: () => Promise<AdmitRequestDeps>): Record<s
         throw new ValidationError(`Path parameter id ${message}.`, [{ field: "id", message }]);
       }
       const status = await getRequestStatus(await deps(), id.data, callerOf(request));
+      metrics.addMetric("StatusReads", MetricUnit.Count, 1);
       return {
         statusCode: 200,
         body: {

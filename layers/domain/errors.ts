@@ -12,7 +12,8 @@ export type ShaperErrorCode =
   | "DEPENDENCY"
   | "CONFIG"
   | "PAYLOAD_TOO_LARGE"
-  | "FORBIDDEN";
+  | "FORBIDDEN"
+  | "UNAUTHORIZED";
 
 export interface ShaperErrorOptions {
   readonly cause?: unknown;
@@ -62,6 +63,12 @@ export class NotFoundError extends ShaperError {
 export class ConflictError extends ShaperError {
   override readonly name = "ConflictError";
   readonly code = "CONFLICT";
+}
+
+/** The caller sent no token, or one that does not verify (forged, expired, wrong issuer). Maps to HTTP 401. */
+export class UnauthorizedError extends ShaperError {
+  override readonly name = "UnauthorizedError";
+  readonly code = "UNAUTHORIZED";
 }
 
 /** The caller may not act for this tenant. Maps to HTTP 403. */

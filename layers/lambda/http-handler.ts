@@ -71,7 +71,15 @@ export function errorResponse(
         });
       case "NOT_FOUND":
         return respond(404, { code: error.code, message: error.message });
+      case "UNAUTHORIZED":
+        return respond(
+          401,
+          { code: error.code, message: error.message },
+          { "www-authenticate": "Bearer" },
+        );
       case "FORBIDDEN":
+        // A caller acting for another tenant: worth a line in the logs (never the token).
+        logger.warn("forbidden", { message: error.message, details: error.details });
         return respond(403, { code: error.code, message: error.message });
       case "CONFLICT":
         return respond(409, { code: error.code, message: error.message });

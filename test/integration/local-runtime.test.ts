@@ -4,6 +4,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  issueToken,
+  LOCAL_AUDIENCE,
+  LOCAL_ISSUER,
+  type TokenSettings,
+} from "../../layers/adapters/auth/jwt-tokens.js";
 import { createAwsClients } from "../../layers/adapters/aws-clients.js";
 import { ManualClock } from "../../layers/adapters/clock.js";
 import { DynamoDbConfigSource } from "../../layers/adapters/dynamodb/dynamodb-config-source.js";
@@ -16,6 +22,12 @@ import { testConfigInput } from "../fixtures/config.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
 
 const run = promisify(execFile);
+/** A test key (not a secret of anything). */
+const TOKENS: TokenSettings = {
+  key: new Uint8Array(32).fill(7),
+  issuer: LOCAL_ISSUER,
+  audience: LOCAL_AUDIENCE,
+};
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "bin", "shaper.js");
 
@@ -162,6 +174,7 @@ describe("LocalSystem (what npm start runs)", () => {
   let system: LocalSystem;
   beforeAll(async () => {
     system = await LocalSystem.start({
+      tokens: TOKENS,
       config,
       seed: 7,
       startTime: Date.UTC(2026, 10, 23, 9) / 1000,
@@ -189,7 +202,9 @@ describe("LocalSystem (what npm start runs)", () => {
     expect(decided.length).toBeGreaterThan(0);
     // Every request has its decision, and the API reads back the same one.
     for (const record of decided.slice(0, 5)) {
-      const response = await fetch(`${system.apiUrl}/v1/requests/${record.requestId}`);
+      const response = await fetch(`${system.apiUrl}/v1/requests/${record.requestId}`, {
+        headers: { authorization: `Bearer ${await system.tokenFor(record.request.userId)}` },
+      });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { outcome: string };
       expect(body.outcome).toBe(record.decision.outcome);
@@ -209,7 +224,10 @@ describe("LocalSystem (what npm start runs)", () => {
   it("answers a malformed request with 400 naming the field, and records nothing", async () => {
     const response = await fetch(`${system.apiUrl}/v1/requests`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${await system.tokenFor("acme")}`,
+      },
       body: JSON.stringify({
         requestId: "bad-1",
         userId: "acme",
@@ -222,5 +240,71 @@ describe("LocalSystem (what npm start runs)", () => {
     const body = (await response.json()) as { error: { issues: { field: string }[] } };
     expect(body.error.issues.map((i) => i.field)).toContain("amounts.vcpu");
     expect(await system.admissions.getDecision("bad-1")).toBeUndefined();
+  });
+
+  describe("tenant isolation on the local admission API", () => {
+    const body = (requestId: string, userId = "acme") =>
+      JSON.stringify({ requestId, userId, pool: "cpu", amounts: { vcpu: 1 }, durationSeconds: 60 });
+    const post = (payload: string, authorization?: string) =>
+      fetch(`${system.apiUrl}/v1/requests`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(authorization ? { authorization } : {}),
+        },
+        body: payload,
+      });
+    const now = { nowSeconds: () => Date.now() / 1000 };
+
+    it("rejects missing, forged, expired and wrongly-signed tokens with 401, recording nothing", async () => {
+      const forged = `${(await system.tokenFor("acme")).slice(0, -4)}AAAA`;
+      const expired = await issueToken(TOKENS, { userId: "acme" }, 60, {
+        nowSeconds: () => now.nowSeconds() - 7_200,
+      });
+      const otherKey = await issueToken(
+        { ...TOKENS, key: new Uint8Array(32).fill(9) },
+        { userId: "acme" },
+        3_600,
+        now,
+      );
+      const otherIssuer = await issueToken(
+        { ...TOKENS, issuer: "someone-else" },
+        { userId: "acme" },
+        3_600,
+        now,
+      );
+      const cases: Array<[string, string | undefined, RegExp]> = [
+        ["missing", undefined, /No Authorization header/],
+        ["not bearer", "Basic dXNlcjpwYXNz", /not `Bearer <token>`/],
+        ["forged", `Bearer ${forged}`, /signature does not verify/],
+        ["expired", `Bearer ${expired}`, /expired/],
+        ["wrong key", `Bearer ${otherKey}`, /signature does not verify/],
+        ["wrong issuer", `Bearer ${otherIssuer}`, /"iss"/],
+      ];
+      for (const [name, authorization, reason] of cases) {
+        const response = await post(body(`auth-${name.replace(/ /g, "-")}`), authorization);
+        expect(response.status, name).toBe(401);
+        const error = (await response.json()) as { error: { message: string } };
+        expect(error.error.message, name).toMatch(reason);
+        expect(
+          await system.admissions.getDecision(`auth-${name.replace(/ /g, "-")}`),
+          name,
+        ).toBeUndefined();
+      }
+    });
+
+    it("refuses a body for another tenant with 403 and records nothing", async () => {
+      const response = await post(
+        body("cross-tenant-1", "globex"),
+        `Bearer ${await system.tokenFor("acme")}`,
+      );
+      expect(response.status).toBe(403);
+      expect(await system.admissions.getDecision("cross-tenant-1")).toBeUndefined();
+      const own = await post(
+        body("own-tenant-1", "acme"),
+        `Bearer ${await system.tokenFor("acme")}`,
+      );
+      expect(own.status).toBe(200);
+    });
   });
 });
