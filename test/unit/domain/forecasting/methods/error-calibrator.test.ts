@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import {
+  ErrorCalibrator,
+  sortedQuantile,
+} from "../../../../../layers/domain/forecasting/methods/error-calibrator.js";
+
+function sortedOf(calibrator: ErrorCalibrator, step: number, minErrors: number): number[] {
+  const out = new Float32Array(calibrator.horizon * calibrator.capacity);
+  const n = calibrator.sortedErrorsInto(step, minErrors, out);
+  return Array.from(out.subarray(0, n));
+}
+
+describe("ErrorCalibrator", () => {
+  it("keeps the most recent errors per step, evicting the oldest", () => {
+    const c = new ErrorCalibrator(2, 3);
+    for (const e of [5, 1, 4, 2]) c.add(0, e);
+    expect(c.count(0)).toBe(3);
+    expect(sortedOf(c, 0, 1)).toEqual([1, 2, 4]);
+    expect(c.toJSON().errors[0]).toEqual([1, 4, 2]);
+  });
+
+  it("pools the nearest steps' errors while a step has too few of its own", () => {
+    const c = new ErrorCalibrator(4, 10);
+    c.add(0, 1);
+    c.add(1, 2);
+    c.add(2, 3);
+    c.add(3, 4);
+    expect(sortedOf(c, 1, 1)).toEqual([2]);
+    expect(sortedOf(c, 1, 3)).toEqual([1, 2, 3]);
+    expect(sortedOf(c, 3, 3)).toEqual([2, 3, 4]);
+  });
+
+  it("drops non-finite errors and steps outside its horizon", () => {
+    const c = new ErrorCalibrator(1, 4);
+    c.add(0, Number.NaN);
+    c.add(0, Number.POSITIVE_INFINITY);
+    c.add(5, 1);
+    expect(c.total()).toBe(0);
+  });
+
+  it("round-trips through JSON and clones independently", () => {
+    const c = new ErrorCalibrator(2, 3);
+    for (const e of [0.5, -1, 2, 3]) c.add(1, e);
+    const copy = ErrorCalibrator.fromJSON(JSON.parse(JSON.stringify(c.toJSON())));
+    expect(copy.toJSON()).toEqual(c.toJSON());
+    const clone = c.clone();
+    clone.add(1, 9);
+    expect(c.toJSON().errors[1]).toEqual([-1, 2, 3]);
+    expect(clone.toJSON().errors[1]).toEqual([2, 3, 9]);
+  });
+});
+
+describe("sortedQuantile", () => {
+  it("interpolates between order statistics (type 7)", () => {
+    const sorted = [1, 2, 3, 4];
+    expect(sortedQuantile(sorted, 4, 0)).toBe(1);
+    expect(sortedQuantile(sorted, 4, 0.5)).toBe(2.5);
+    expect(sortedQuantile(sorted, 4, 1)).toBe(4);
+    expect(sortedQuantile(sorted, 3, 0.5)).toBe(2);
+  });
+});
