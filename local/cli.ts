@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { parseConfig, type ShaperConfig } from "../layers/domain/config.js";
 import { isShaperError } from "../layers/domain/errors.js";
+import { parseNameList, parsePeerHorizons, parseStepList } from "./backtest-options.js";
 
 /** The default config, shipped with the repository. */
 const DEFAULT_CONFIG = new URL("../config/shaper.config.json", import.meta.url);
@@ -193,6 +194,74 @@ program
       jsonPath: opts.json,
       print: (line) => console.log(line),
     });
+  });
+
+program
+  .command("backtest")
+  .description(
+    "Backtest forecasting methods on a real trace by rolling origin (wql, mase, coverage80, width80); optionally against statsforecast",
+  )
+  .requiredOption(
+    "--format <fmt>",
+    "trace layout: azure-tenant, bitbrains, nab, alibaba-dlrm, google-2011",
+  )
+  .requiredOption("--history <path>", "trace file, or a directory of .csv/.csv.gz files")
+  .option("--future <path>", "continuation of the history: fit on the history, score the future")
+  .option("--horizon <n>", "steps forecast at each origin", positiveInt("--horizon"), 12)
+  .option(
+    "--by-horizon <list>",
+    "horizons also reported under byHorizon",
+    parseStepList("--by-horizon"),
+    [3, 12, 288],
+  )
+  .option(
+    "--methods <list>",
+    "methods to backtest, e.g. shaper,seasonal-naive (the default; see local/forecast-methods.ts)",
+    parseNameList,
+  )
+  .option("--peers <name>", "also run the peers on the same windows: statsforecast")
+  .option("--peer-jobs <n>", "worker processes for the peers", positiveInt("--peer-jobs"), 2)
+  .option(
+    "--peer-horizons <which>",
+    "score the peers at the main horizon only (main) or at every --by-horizon too (all; 3 refits more per horizon)",
+    parsePeerHorizons,
+    "main",
+  )
+  .option("--max-series <n>", "only the first N series (by id)", positiveInt("--max-series"))
+  .option("--seed <n>", "seed passed to the methods", positiveInt("--seed"), 1)
+  .option("--json <file>", "write the results as JSON")
+  .action(async (opts) => {
+    const { runBacktestCommand } = await import("./backtest-command.js");
+    await runBacktestCommand({
+      format: opts.format,
+      history: opts.history,
+      future: opts.future,
+      horizon: opts.horizon,
+      byHorizon: opts.byHorizon,
+      methods: opts.methods,
+      peers: opts.peers,
+      peerJobs: opts.peerJobs,
+      peerHorizons: opts.peerHorizons,
+      maxSeries: opts.maxSeries,
+      seed: opts.seed,
+      jsonPath: opts.json,
+      print: (line) => console.log(line),
+      progress: (line) => console.error(line),
+    });
+  });
+
+program
+  .command("token")
+  .description(
+    "Issue a token for the local admission API (signed with the local key in .shaper/ or SHAPER_LOCAL_SIGNING_KEY)",
+  )
+  .argument("<userId>", "the tenant the token acts for")
+  .option("--ttl <seconds>", "lifetime", positiveInt("--ttl"), 3_600)
+  .action(async (userId: string, opts: { ttl: number }) => {
+    const { issueToken } = await import("../layers/adapters/auth/jwt-tokens.js");
+    const { systemClock } = await import("../layers/adapters/clock.js");
+    const { localTokenSettings } = await import("./local-signing-key.js");
+    console.log(await issueToken(localTokenSettings(), { userId }, opts.ttl, systemClock));
   });
 
 program
