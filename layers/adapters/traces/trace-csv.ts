@@ -1,0 +1,180 @@
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { parse } from "csv-parse";
+import { z } from "zod";
+import { ValidationError } from "../../domain/errors.js";
+
+/**
+ * Streaming CSV access shared by the trace readers: which files a path names, their rows one at a
+ * time (gunzipped on the fly when the name ends in `.gz`), and row validation with zod that names
+ * the file, line and column of a bad value.
+ */
+
+const TRACE_FILE = /\.csv(\.gz)?$/i;
+const DECIMAL = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** A field holding a decimal number (not empty, not "nan"). */
+export const numberText = z
+  .string()
+  .regex(DECIMAL, { error: "expected a decimal number" })
+  .transform(Number);
+
+/** A field holding a decimal number, or empty (→ undefined). */
+export const optionalNumberText = z.union([z.literal("").transform(() => undefined), numberText]);
+
+/**
+ * The trace files a path names: the file itself, or every `.csv`/`.csv.gz` in a directory (not
+ * recursive), sorted by name so shards and months are read in order.
+ *
+ * @param tracePath a file or a directory
+ * @returns absolute file paths, at least one
+ * @throws ValidationError when the path does not exist or a directory holds no trace file
+ */
+export async function listTraceFiles(tracePath: string): Promise<string[]> {
+  const absolute = path.resolve(tracePath);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(absolute);
+  } catch (error) {
+    throw new ValidationError(
+      `Trace path ${tracePath} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Expected a .csv/.csv.gz file or a directory of them.`,
+      [{ field: "path", message: "does not exist or is not readable" }],
+    );
+  }
+  if (!info.isDirectory()) return [absolute];
+  const names = (await readdir(absolute)).filter((name) => TRACE_FILE.test(name)).sort();
+  if (names.length === 0) {
+    throw new ValidationError(
+      `Directory ${tracePath} holds no .csv or .csv.gz file. Point --history/--future at a trace file or a directory of them.`,
+      [{ field: "path", message: "no trace files" }],
+    );
+  }
+  return names.map((name) => path.join(absolute, name));
+}
+
+/** The file name without its `.csv`/`.csv.gz` extension (NAB series ids). */
+export function traceFileStem(file: string): string {
+  return path.basename(file).replace(TRACE_FILE, "");
+}
+
+/** One CSV record and the line it starts on (1-based, counting the header). */
+export interface CsvRecord {
+  readonly fields: readonly string[];
+  readonly line: number;
+}
+
+export interface CsvReadOptions {
+  /** Field separator. @default "," */
+  readonly delimiter?: string;
+}
+
+/**
+ * Streams the records of one CSV file (gunzipped when its name ends in `.gz`), header included.
+ *
+ * @param file path of a `.csv` or `.csv.gz` file
+ * @param onRecord called once per record, in file order
+ * @throws ValidationError naming the file and line when the CSV itself is malformed (unclosed
+ *   quote, wrong number of fields, truncated gzip)
+ */
+export async function readCsvRecords(
+  file: string,
+  onRecord: (record: CsvRecord) => void,
+  options: CsvReadOptions = {},
+): Promise<void> {
+  const parser = parse({
+    delimiter: options.delimiter ?? ",",
+    info: true,
+    skip_empty_lines: true,
+  });
+  // The consumer is the pipeline's last stage, so an error it throws (a bad row) stops the read
+  // and destroys every stream, and an error of any stream reaches this await.
+  // The consumer's own error is kept aside: when it stops the pipeline early, the pipeline may
+  // reject with the resulting abort instead.
+  let rejected: unknown;
+  const consume = async (entries: AsyncIterable<{ record: string[]; info: { lines: number } }>) => {
+    try {
+      for await (const entry of entries) onRecord({ fields: entry.record, line: entry.info.lines });
+    } catch (error) {
+      rejected = error;
+      throw error;
+    }
+  };
+  const source = createReadStream(file);
+  try {
+    if (/\.gz$/i.test(file)) await pipeline(source, createGunzip(), parser, consume);
+    else await pipeline(source, parser, consume);
+  } catch (error) {
+    if (rejected !== undefined) throw rejected;
+    if (error instanceof ValidationError) throw error;
+    const lines = (error as { lines?: number }).lines;
+    throw new ValidationError(
+      `${file}${lines === undefined ? "" : `:${lines}`}: cannot read the CSV: ${(error as Error).message}. Expected an intact ${/\.gz$/i.test(file) ? "gzipped " : ""}CSV trace file.`,
+      [{ field: "file", message: (error as Error).message }],
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Finds the columns a reader needs in a header record.
+ *
+ * @param header the header fields as written in the file
+ * @param wanted column names, exactly as the trace writes them
+ * @returns the index of each wanted column
+ * @throws ValidationError naming the file and the missing columns
+ */
+export function columnIndexes<K extends string>(
+  file: string,
+  header: readonly string[],
+  wanted: Readonly<Record<K, string>>,
+  format: string,
+): Record<K, number> {
+  const trimmed = header.map((h) => h.trim());
+  const out = {} as Record<K, number>;
+  const missing: string[] = [];
+  for (const [key, name] of Object.entries(wanted) as [K, string][]) {
+    const index = trimmed.indexOf(name);
+    if (index < 0) missing.push(name);
+    else out[key] = index;
+  }
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `${file}:1: the header lacks ${missing.map((m) => `"${m}"`).join(", ")}; a ${format} trace has them. Check --format, or the file's separator.`,
+      missing.map((m) => ({ field: m, message: "missing from the header" })),
+    );
+  }
+  return out;
+}
+
+/**
+ * Validates the fields a reader picked from one record.
+ *
+ * @param schema a zod object schema over the picked fields (strings in, typed values out)
+ * @param picked the raw field texts, keyed as in the schema
+ * @param columnNames the trace's name of each key, used in the error
+ * @returns the parsed row
+ * @throws ValidationError naming the file, line, column and bad value, and what was expected
+ */
+export function parseRow<S extends z.ZodType>(
+  schema: S,
+  picked: Readonly<Record<string, string | undefined>>,
+  where: { readonly file: string; readonly line: number },
+  columnNames: Readonly<Record<string, string>>,
+): z.output<S> {
+  const parsed = schema.safeParse(picked);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue?.path[0] ?? "");
+  const column = columnNames[key] ?? key;
+  throw new ValidationError(
+    `${where.file}:${where.line}: column "${column}" is ${JSON.stringify(picked[key] ?? null)}: ${issue?.message ?? "invalid"}. Fix or remove that row (or check --format).`,
+    parsed.error.issues.map((i) => ({
+      field: columnNames[String(i.path[0] ?? "")] ?? String(i.path[0] ?? ""),
+      message: i.message,
+    })),
+    { details: { file: where.file, line: where.line } },
+  );
+}
