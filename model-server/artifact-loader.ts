@@ -4,8 +4,8 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { dependencyError } from "../layers/adapters/dynamodb/errors.js";
 import { ConfigError } from "../layers/domain/errors.js";
 import {
-  parseSeasonalNaiveArtifact,
-  type SeasonalNaiveArtifact,
+  type ModelArtifact,
+  parseModelArtifact,
 } from "../layers/domain/forecasting/model-artifact.js";
 
 /**
@@ -17,12 +17,9 @@ import {
  * @returns the validated artefact
  * @throws ConfigError when the URI or the file cannot be read as JSON
  * @throws DependencyError when S3 fails
- * @throws ValidationError when the JSON is not a seasonal-naive artefact
+ * @throws ValidationError when the JSON is not a model artefact
  */
-export async function loadModelArtifact(
-  uri: string,
-  s3: () => S3Client,
-): Promise<SeasonalNaiveArtifact> {
+export async function loadModelArtifact(uri: string, s3: () => S3Client): Promise<ModelArtifact> {
   const text = uri.startsWith("s3://") ? await readS3(uri, s3()) : await readLocal(uri);
   let json: unknown;
   try {
@@ -32,7 +29,7 @@ export async function loadModelArtifact(
       `Model artefact ${uri} is not JSON (${(error as Error).message}). Point MODEL_ARTIFACT_URI at the artefact the retrain flow wrote.`,
     );
   }
-  return parseSeasonalNaiveArtifact(json, uri);
+  return parseModelArtifact(json, uri);
 }
 
 async function readS3(uri: string, client: S3Client): Promise<string> {

@@ -10,12 +10,15 @@ import {
   fromDeepArTarget,
 } from "../layers/domain/forecasting/deepar.js";
 import { parseQuantileLevel, rearrangeQuantiles } from "../layers/domain/forecasting/quantiles.js";
-import { seasonalNaivePredictive } from "../layers/domain/forecasting/seasonal-naive.js";
+import {
+  forecastWithModel,
+  type ModelSettings,
+} from "../layers/domain/forecasting/series-model.js";
 
 /**
  * The model server's `/invocations`: DeepAR's request and response formats in front of the
- * seasonal-naive model. Pure apart from the model parameters it is given; the HTTP plumbing is
- * in server.ts.
+ * product's model (series-model.ts: "shaper", or "seasonal-naive" when the artefact says so).
+ * Pure apart from the model it is given; the HTTP plumbing is in server.ts.
  */
 
 /** The loaded model: what the container was configured and trained with. */
@@ -24,9 +27,8 @@ export interface ServedModel {
   readonly version: string;
   /** Steps forecast per instance (DeepAR's prediction_length hyperparameter; requests cannot change it). */
   readonly predictionLength: number;
-  readonly seasonLength: number;
-  readonly intervalScale: number;
-  readonly minSeasonalErrors?: number;
+  /** The model's kind and settings (from the artefact, else the server's defaults). */
+  readonly settings: ModelSettings;
   /** Configuration for JSON Lines requests, which carry none (DeepAR's DEEPAR_INFERENCE_CONFIG). */
   readonly inferenceConfig?: DeepArConfiguration;
 }
@@ -55,7 +57,10 @@ const JSON_LINES_ALIASES = new Set([
  * Answers one invocation: negotiates the formats, validates the request (400 naming the field),
  * forecasts every instance and writes the predictions.
  */
-export function invoke(model: ServedModel, request: InvocationRequest): InvocationResponse {
+export async function invoke(
+  model: ServedModel,
+  request: InvocationRequest,
+): Promise<InvocationResponse> {
   const accept = negotiateAccept(request.accept);
   if (!accept) {
     return errorResponse(406, "NotAcceptable", [
@@ -77,9 +82,7 @@ export function invoke(model: ServedModel, request: InvocationRequest): Invocati
   const parsed =
     format === "json" ? parseJsonRequest(model, request.body) : parseJsonLines(model, request.body);
   if ("issues" in parsed) return errorResponse(400, "ValidationError", parsed.issues);
-  const predictions = parsed.instances.map((instance) =>
-    predict(model, instance, parsed.configuration),
-  );
+  const predictions = await predict(model, parsed.instances, parsed.configuration);
   return accept === "jsonlines"
     ? {
         status: 200,
@@ -183,35 +186,45 @@ function parseJsonLines(model: ServedModel, body: string): Parsed {
   return issues.length > 0 ? { issues } : { instances, configuration: model.inferenceConfig ?? {} };
 }
 
-function predict(
+/**
+ * Forecasts the instances together (the shaper method chooses its default option on the whole
+ * batch) and writes each prediction in the output types asked for. Samples are the predictive
+ * quantiles at (i + ½)/n, a stratified sample of the forecast distribution.
+ */
+async function predict(
   model: ServedModel,
-  instance: DeepArInstance,
+  instances: readonly DeepArInstance[],
   configuration: DeepArConfiguration,
-): DeepArPrediction {
+): Promise<DeepArPrediction[]> {
   const outputTypes = new Set<DeepArOutputType>(
     configuration.output_types ?? DEEPAR_DEFAULTS.outputTypes,
   );
-  const predictive = seasonalNaivePredictive(fromDeepArTarget(instance.target), {
-    predictionLength: model.predictionLength,
-    seasonLength: model.seasonLength,
-    quantiles: [],
-    intervalScale: model.intervalScale,
-    ...(model.minSeasonalErrors ? { minSeasonalErrors: model.minSeasonalErrors } : {}),
+  const keys = outputTypes.has("quantiles")
+    ? (configuration.quantiles ?? DEEPAR_DEFAULTS.quantiles)
+    : [];
+  const sampleCount = outputTypes.has("samples")
+    ? (configuration.num_samples ?? DEEPAR_DEFAULTS.numSamples)
+    : 0;
+  const sampleLevels = Array.from({ length: sampleCount }, (_, i) => (i + 0.5) / sampleCount);
+  const levels = [...keys.map(levelOf), ...sampleLevels];
+  const forecasts = await forecastWithModel(
+    instances.map((instance) => ({ values: fromDeepArTarget(instance.target) })),
+    model.settings,
+    { predictionLength: model.predictionLength, quantiles: levels.length > 0 ? levels : [0.5] },
+  );
+  return forecasts.map((forecast) => {
+    const prediction: { -readonly [K in keyof DeepArPrediction]: DeepArPrediction[K] } = {};
+    if (outputTypes.has("mean")) prediction.mean = forecast.mean;
+    if (outputTypes.has("quantiles")) {
+      const raw = Object.fromEntries(keys.map((key, i) => [key, forecast.quantiles[i] ?? []]));
+      prediction.quantiles = rearrangeQuantiles(raw, levelOf);
+    }
+    if (sampleCount > 0) {
+      const rows = forecast.quantiles.slice(keys.length);
+      prediction.samples = rows;
+    }
+    return prediction;
   });
-  const prediction: { -readonly [K in keyof DeepArPrediction]: DeepArPrediction[K] } = {};
-  if (outputTypes.has("mean")) prediction.mean = [...predictive.mean];
-  if (outputTypes.has("quantiles")) {
-    const levels = configuration.quantiles ?? DEEPAR_DEFAULTS.quantiles;
-    const raw = Object.fromEntries(levels.map((key) => [key, predictive.quantile(levelOf(key))]));
-    prediction.quantiles = rearrangeQuantiles(raw, levelOf);
-  }
-  if (outputTypes.has("samples")) {
-    const count = configuration.num_samples ?? DEEPAR_DEFAULTS.numSamples;
-    prediction.samples = Array.from({ length: count }, (_, i) =>
-      predictive.quantile((i + 0.5) / count),
-    );
-  }
-  return prediction;
 }
 
 /** The level of a validated quantile key (the schema admits only parseable levels). */

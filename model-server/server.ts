@@ -2,13 +2,16 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DeepArConfiguration } from "../layers/domain/forecasting/deepar.js";
-import type { SeasonalNaiveArtifact } from "../layers/domain/forecasting/model-artifact.js";
+import {
+  type ModelArtifact,
+  settingsOfArtifact,
+} from "../layers/domain/forecasting/model-artifact.js";
 import { errorResponse, type InvocationResponse, invoke, type ServedModel } from "./invocations.js";
 
 /**
  * shaper's model server: the SageMaker inference container contract (`GET /ping`,
- * `POST /invocations` on port 8080) with DeepAR's JSON formats, in front of the seasonal-naive
- * model. It also answers `POST /endpoints/{name}/invocations`, the path the AWS SDK's
+ * `POST /invocations` on port 8080) with DeepAR's JSON formats, in front of the product's model
+ * (the artefact's kind; "shaper" when there is no artefact). It also answers `POST /endpoints/{name}/invocations`, the path the AWS SDK's
  * `InvokeEndpointCommand` sends to, so pointing `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` at it makes
  * the server stand in for SageMaker Runtime; on that path errors come back as SageMaker Runtime
  * reports a container's errors (HTTP 424 `ModelError` with the container's status and message).
@@ -29,7 +32,7 @@ export interface ModelServerOptions {
   /** Version reported by /ping and in logs when the artefact does not name one. @default "unversioned" */
   readonly modelVersion?: string;
   /** Loads the fitted parameters; /ping answers 503 until it resolves. */
-  readonly loadArtifact?: () => Promise<SeasonalNaiveArtifact | undefined>;
+  readonly loadArtifact?: () => Promise<ModelArtifact | undefined>;
   /** Configuration of JSON Lines requests (DeepAR's DEEPAR_INFERENCE_CONFIG). */
   readonly inferenceConfig?: DeepArConfiguration;
   /** Largest request body, in bytes. @default 6 MiB */
@@ -75,7 +78,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
         model: model.name,
         version: model.version,
         predictionLength: model.predictionLength,
-        seasonLength: model.seasonLength,
+        settings: model.settings,
       });
     },
     (error: unknown) => {
@@ -114,13 +117,15 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
 
 async function loadModel(options: ModelServerOptions): Promise<ServedModel> {
   const artifact = options.loadArtifact ? await options.loadArtifact() : undefined;
+  const daySteps = options.seasonLength ?? 288;
+  const settings = artifact
+    ? settingsOfArtifact(artifact, daySteps)
+    : ({ kind: "shaper", seasonLength: daySteps } as const);
   return {
-    name: "seasonal-naive",
+    name: settings.kind,
     version: artifact?.version ?? options.modelVersion ?? "unversioned",
     predictionLength: options.predictionLength,
-    seasonLength: artifact?.seasonLength ?? options.seasonLength ?? 288,
-    intervalScale: artifact?.intervalScale ?? 1,
-    ...(artifact?.minSeasonalErrors ? { minSeasonalErrors: artifact.minSeasonalErrors } : {}),
+    settings,
     ...(options.inferenceConfig ? { inferenceConfig: options.inferenceConfig } : {}),
   };
 }
@@ -186,7 +191,7 @@ async function handle(
               message: `exceeds ${maxBodyBytes} bytes; send fewer or shorter series per request`,
             },
           ])
-        : invoke(current.model, {
+        : await invoke(current.model, {
             contentType: request.headers["content-type"],
             accept: request.headers.accept,
             body,

@@ -22,7 +22,7 @@ export interface FakeEndpoint {
  * wrong shape): the faults moto cannot produce. Answers every request with `answer(body)`.
  */
 export async function startFakeEndpoint(
-  answer: (body: string, request: IncomingMessage) => FakeAnswer,
+  answer: (body: string, request: IncomingMessage) => FakeAnswer | Promise<FakeAnswer>,
 ): Promise<FakeEndpoint> {
   const requests: FakeEndpoint["requests"] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -32,19 +32,23 @@ export async function startFakeEndpoint(
     request.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       requests.push({ path: request.url ?? "/", body, headers: request.headers });
-      const reply = answer(body, request);
-      const send = () => {
-        if (response.destroyed) return;
-        response.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
-        response.end(reply.body);
-      };
-      if (reply.delayMs) {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          send();
-        }, reply.delayMs);
-        timers.add(timer);
-      } else send();
+      void Promise.resolve(answer(body, request)).then((reply) => {
+        const send = () => {
+          if (response.destroyed) return;
+          response.writeHead(reply.status, {
+            "content-type": "application/json",
+            ...reply.headers,
+          });
+          response.end(reply.body);
+        };
+        if (reply.delayMs) {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            send();
+          }, reply.delayMs);
+          timers.add(timer);
+        } else send();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

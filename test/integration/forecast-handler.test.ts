@@ -167,7 +167,7 @@ describe("forecast-shard handler", () => {
     const result = await runShard(url, shardOf("acme", SHARDS));
     expect(result.fallbackBatches).toBe(result.batches);
     const acme = await store().getUserForecast("cpu", "acme");
-    expect(acme?.model).toBe("seasonal-naive");
+    expect(acme?.model).toBe("shaper");
     expect(acme?.fallbackReason).toMatch(/InvokeEndpoint on shaper-forecaster failed/);
     expect(acme?.byResource.vcpu?.mean).toHaveLength(12);
   });

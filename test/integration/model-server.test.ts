@@ -75,9 +75,12 @@ describe("model server through the SageMaker Runtime SDK", () => {
       });
       expect(p.samples).toBeUndefined();
     }
-    // One season back: the first forecast step repeats the value 288 steps before it.
+    // The served model (shaper, no artefact) follows the daily shape: its first step is near the
+    // value one day back (the 5-step ripple on top is not a daily pattern, so not exactly it).
     const history = daily(3);
-    expect(predictions[0]?.mean?.[0]).toBeCloseTo(history[history.length - 288] ?? 0, 9);
+    expect(
+      Math.abs((predictions[0]?.mean?.[0] ?? 0) - (history[history.length - 288] ?? 0)),
+    ).toBeLessThan(2);
   });
 
   it("takes the prediction length from its configuration, not from the request", async () => {

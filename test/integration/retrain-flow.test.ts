@@ -202,32 +202,6 @@ describe("the retrain flow, driven in the definition's order", () => {
     expect((await world.registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("initial");
   });
 
-  it("rejects a candidate worse than the current model: the pointer and endpoint stay, the reason is recorded", async () => {
-    const { visited, output } = await runFlow(definition, {
-      time: new Date(TB * 1000).toISOString(),
-      trigger: "forecast-error",
-    });
-    expect(visited).toEqual([
-      "Evaluate",
-      "NeedsRetrain",
-      "Train",
-      "Validate",
-      "ShouldPromote",
-      "Adapt",
-      "Done",
-    ]);
-    const version = modelVersionAt(TB);
-    expect(output.candidateVersion).toBe(version);
-    expect(output.promote).toBe(false);
-    expect(output.promotedVersion).toBeUndefined();
-    const rejected = await world.registry.getVersion(FORECAST_MODEL_NAME, version);
-    expect(rejected?.status).toBe("rejected");
-    expect(rejected?.statusReason).toContain("is not below");
-    expect(rejected?.statusReason).toBe(output.reason);
-    expect((await world.registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe("initial");
-    expect(await endpointConfig()).toBe(`${world.endpointName}-initial`);
-  });
-
   it("with error above the threshold and a better candidate, promotes it: pointer moved, endpoint updated", async () => {
     const { visited, output } = await runFlow(definition, {
       time: new Date(TA * 1000).toISOString(),
@@ -257,5 +231,33 @@ describe("the retrain flow, driven in the definition's order", () => {
       (output.currentMetrics as { wql: number }).wql * 0.98,
     );
     expect(await endpointConfig()).toBe(`${world.endpointName}-${version}`);
+  });
+
+  it("then rejects a candidate no better than the model it promoted: the pointer and endpoint stay, the reason is recorded", async () => {
+    const { visited, output } = await runFlow(definition, {
+      time: new Date(TB * 1000).toISOString(),
+      trigger: "forecast-error",
+    });
+    expect(visited).toEqual([
+      "Evaluate",
+      "NeedsRetrain",
+      "Train",
+      "Validate",
+      "ShouldPromote",
+      "Adapt",
+      "Done",
+    ]);
+    const version = modelVersionAt(TB);
+    expect(output.candidateVersion).toBe(version);
+    expect(output.promote).toBe(false);
+    expect(output.promotedVersion).toBeUndefined();
+    const rejected = await world.registry.getVersion(FORECAST_MODEL_NAME, version);
+    expect(rejected?.status).toBe("rejected");
+    expect(rejected?.statusReason).toContain("is not below");
+    expect(rejected?.statusReason).toBe(output.reason);
+    expect((await world.registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe(
+      modelVersionAt(TA),
+    );
+    expect(await endpointConfig()).toBe(`${world.endpointName}-${modelVersionAt(TA)}`);
   });
 });

@@ -72,9 +72,14 @@ describe("SageMakerForecastModel against the model server", () => {
   });
 
   it("splits instances over several calls to stay under the payload limit, keeping their order", async () => {
-    fake = await startFakeEndpoint((body, request) => {
-      const answer = invoke(
-        { name: "t", version: "t", predictionLength: 12, seasonLength: 288, intervalScale: 1 },
+    fake = await startFakeEndpoint(async (body, request) => {
+      const answer = await invoke(
+        {
+          name: "t",
+          version: "t",
+          predictionLength: 12,
+          settings: { kind: "seasonal-naive", seasonLength: 288, intervalScale: 1 },
+        },
         { contentType: request.headers["content-type"], accept: request.headers.accept, body },
       );
       return { status: answer.status, body: answer.body };

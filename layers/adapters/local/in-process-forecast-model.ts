@@ -1,5 +1,6 @@
-import { seasonIntervals } from "../../domain/config.js";
-import { forecastSeasonalNaive } from "../../domain/forecasting/seasonal-naive.js";
+import { quantileKey, seasonIntervals } from "../../domain/config.js";
+import { rearrangeQuantiles } from "../../domain/forecasting/quantiles.js";
+import { forecastWithModel, type ModelSettings } from "../../domain/forecasting/series-model.js";
 import type {
   ForecastInstance,
   ForecastModel,
@@ -11,18 +12,21 @@ import type {
 export interface InProcessForecastModelOptions {
   /** Steps forecast when the call does not say (`ForecastOptions.predictionLength`). @default 12 */
   readonly predictionLength?: number;
-  /** Steps per season. @default one day of the call's interval (86 400 s / intervalSeconds) */
-  readonly seasonLength?: number;
-  /** Multiplies interval offsets (a fitted calibration factor). @default 1 */
-  readonly intervalScale?: number;
-  /** @default { model: "seasonal-naive", modelVersion: "in-process" } */
+  /**
+   * The model. @default the shaper method with a daily season of the call's interval
+   * (86 400 s / intervalSeconds) and weekly candidates where history allows
+   */
+  readonly settings?: ModelSettings;
+  /** @default { model: <settings.kind>, modelVersion: "in-process" } */
   readonly identity?: ModelIdentity;
 }
 
 /**
- * The seasonal-naive model run inside the calling process: the forecast function's fallback when
- * the endpoint fails, and the model of local runs. Never fails on data (short, empty or
- * NaN-bearing series get a forecast), so the fallback always answers.
+ * The product's forecasting model (series-model.ts) run inside the calling process: the forecast
+ * function's fallback when the endpoint fails, and the model of local runs — the same code the
+ * model server runs. Never fails on data (a series the shaper method cannot fit is answered by
+ * seasonal naive; short, empty or NaN-bearing series get a forecast), so the fallback always
+ * answers.
  *
  * @example
  * const fallback = new InProcessForecastModel();
@@ -32,7 +36,10 @@ export class InProcessForecastModel implements ForecastModel {
   readonly identity: ModelIdentity;
 
   constructor(private readonly options: InProcessForecastModelOptions = {}) {
-    this.identity = options.identity ?? { model: "seasonal-naive", modelVersion: "in-process" };
+    this.identity = options.identity ?? {
+      model: options.settings?.kind ?? "shaper",
+      modelVersion: "in-process",
+    };
   }
 
   async forecast(
@@ -40,18 +47,22 @@ export class InProcessForecastModel implements ForecastModel {
     options: ForecastOptions,
   ): Promise<ForecastOutput[]> {
     const predictionLength = options.predictionLength ?? this.options.predictionLength ?? 12;
-    const seasonLength =
-      this.options.seasonLength ?? seasonIntervals({ intervalSeconds: options.intervalSeconds });
-    return instances.map((instance) => {
-      const { mean, quantiles } = forecastSeasonalNaive(instance.target, {
-        predictionLength,
-        seasonLength,
-        quantiles: options.quantiles,
-        ...(this.options.intervalScale === undefined
-          ? {}
-          : { intervalScale: this.options.intervalScale }),
-      });
-      return { mean, quantiles };
-    });
+    const day = seasonIntervals({ intervalSeconds: options.intervalSeconds });
+    const settings: ModelSettings = this.options.settings ?? {
+      kind: "shaper",
+      seasonLength: day,
+      weeklySeasonLength: 7 * day,
+    };
+    const forecasts = await forecastWithModel(
+      instances.map((instance) => ({ values: instance.target })),
+      settings,
+      { predictionLength, quantiles: options.quantiles },
+    );
+    return forecasts.map((f) => ({
+      mean: f.mean,
+      quantiles: rearrangeQuantiles(
+        Object.fromEntries(options.quantiles.map((q, i) => [quantileKey(q), f.quantiles[i] ?? []])),
+      ),
+    }));
   }
 }

@@ -1,89 +1,45 @@
 import { type ShaperConfig, seasonIntervals } from "../config.js";
-import {
-  parseSeasonalNaiveArtifact,
-  type SeasonalNaiveArtifact,
-} from "../forecasting/model-artifact.js";
+import { parseModelArtifact, settingsOfArtifact } from "../forecasting/model-artifact.js";
+import type { ModelSettings } from "../forecasting/series-model.js";
 
 /**
- * What the retrain flow fits for the seasonal-naive model: its season length and the factor its
- * empirical intervals are scaled by. These are the fields of the artefact the model server loads
- * (`SeasonalNaiveArtifact`); the registry names the model by the artefact's `kind`.
+ * What the retrain flow trains, validates and promotes: the forecasting model's kind and settings
+ * (series-model.ts), written as the artefact the model server loads (model-artifact.ts). The
+ * registry keeps every version under one model name; the artefact's `kind` says which model it is.
  */
 
-/** Registry name of the forecasting model (the artefact's `kind`). */
-export const FORECAST_MODEL_NAME = "seasonal-naive";
+/** Registry name of the forecasting model (versions of any kind live under it). */
+export const FORECAST_MODEL_NAME = "demand-forecast";
 
-export interface ModelParameters {
-  /** Steps per season. */
-  readonly seasonLength: number;
-  /** Multiplies every interval offset (1 = intervals as estimated in sample). */
-  readonly intervalScale: number;
-  /** Seasonal differences needed before their distribution is used; absent = the model's default. */
-  readonly minSeasonalErrors?: number;
-}
+/** The trained settings of a model version. */
+export type ModelParameters = ModelSettings;
 
 /**
- * The parameters the endpoint serves with no artefact: one day of steps (the stack's
- * SEASON_LENGTH) and unscaled intervals.
+ * What the endpoint serves with no artefact: the shaper method with a daily season (the stack's
+ * SEASON_LENGTH) and weekly candidates where history allows.
  */
 export function defaultModelParameters(
   config: Pick<ShaperConfig, "intervalSeconds">,
 ): ModelParameters {
-  return { seasonLength: seasonIntervals(config), intervalScale: 1 };
+  const day = seasonIntervals(config);
+  return { kind: "shaper", seasonLength: day, weeklySeasonLength: 7 * day };
 }
 
 /**
- * Reads the parameters from a loaded artefact, filling what it leaves out as the model server
- * does (season from SEASON_LENGTH = one day, scale 1).
+ * Reads the settings from a loaded artefact, filling what it leaves out as the model server does
+ * (season = one day of steps).
  *
  * @param value the artefact's JSON
  * @param source its URI, named in errors
- * @param config the interval length, for the default season (one day of steps)
- * @returns season length (steps), interval scale and, when set, minSeasonalErrors
- * @throws ValidationError when it is not a seasonal-naive artefact
+ * @param config the interval length, for the default season
+ * @throws ValidationError when it is not a model artefact
  */
 export function parametersFromArtifact(
   value: unknown,
   source: string,
   config: Pick<ShaperConfig, "intervalSeconds">,
 ): ModelParameters {
-  const artifact = parseSeasonalNaiveArtifact(value, source);
-  const defaults = defaultModelParameters(config);
-  return {
-    seasonLength: artifact.seasonLength ?? defaults.seasonLength,
-    intervalScale: artifact.intervalScale ?? defaults.intervalScale,
-    ...(artifact.minSeasonalErrors !== undefined
-      ? { minSeasonalErrors: artifact.minSeasonalErrors }
-      : {}),
-  };
-}
-
-/**
- * The artefact the model server loads for these parameters.
- *
- * @param parameters fitted parameters
- * @param version the registry version
- * @param trainedAt epoch seconds
- * @param training diagnostics kept with the artefact (the schema keeps unknown keys)
- * @returns the artefact JSON
- */
-export function artifactOf(
-  parameters: ModelParameters,
-  version: string,
-  trainedAt: number,
-  training: Readonly<Record<string, unknown>>,
-): SeasonalNaiveArtifact {
-  return {
-    kind: "seasonal-naive",
-    version,
-    seasonLength: parameters.seasonLength,
-    intervalScale: parameters.intervalScale,
-    ...(parameters.minSeasonalErrors !== undefined
-      ? { minSeasonalErrors: parameters.minSeasonalErrors }
-      : {}),
-    trainedAt,
-    training,
-  };
+  return settingsOfArtifact(parseModelArtifact(value, source), seasonIntervals(config));
 }
 
 /** `v<yyyymmdd>-<hhmmss>` (UTC) of an epoch second: sortable, safe in SageMaker names and keys. */

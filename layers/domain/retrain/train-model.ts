@@ -1,7 +1,11 @@
 import { pinballLoss, WQL_LEVELS } from "../forecasting/forecast-error.js";
+import { DEFAULT_SWITCH_MARGIN } from "../forecasting/methods/selection.js";
 import { seasonalNaivePredictive } from "../forecasting/seasonal-naive.js";
+import type { SeasonalNaiveSettings } from "../forecasting/series-model.js";
+import type { ModelMetrics } from "../model-registry.js";
 import { rollingOriginWindows } from "./backtest.js";
 import type { ModelParameters } from "./model-parameters.js";
+import { scoreRollingOrigins } from "./validate-model.js";
 
 /**
  * Training the seasonal-naive model: choosing its season length and calibrating its intervals on
@@ -59,7 +63,7 @@ export interface SeasonCandidate {
 }
 
 export interface TrainResult {
-  readonly parameters: ModelParameters;
+  readonly parameters: SeasonalNaiveSettings;
   readonly candidates: readonly SeasonCandidate[];
   /** Series with at least one scored window. */
   readonly series: number;
@@ -115,7 +119,11 @@ export function trainSeasonalNaive(
   }
   const best = candidates.reduce((a, b) => ((b.wql ?? Infinity) < (a.wql ?? Infinity) ? b : a));
   return {
-    parameters: { seasonLength: best.seasonLength, intervalScale: best.intervalScale },
+    parameters: {
+      kind: "seasonal-naive",
+      seasonLength: best.seasonLength,
+      intervalScale: best.intervalScale,
+    },
     candidates,
     series: scoredSeries,
     points: best.points,
@@ -273,4 +281,65 @@ export function scoreAtScale(
     wql: absActual > 0 ? pinball / (WQL_LEVELS.length * absActual) : null,
     coverage80: points.length > 0 ? covered / points.length : null,
   };
+}
+
+/** One model tried by `trainForecastModel`, with its backtest metrics on the training range. */
+export interface ModelCandidate {
+  readonly parameters: ModelParameters;
+  readonly metrics: ModelMetrics;
+}
+
+export interface ModelTrainResult {
+  /** The candidate with the lowest wQL. */
+  readonly parameters: ModelParameters;
+  readonly candidates: readonly ModelCandidate[];
+  /** The seasonal-naive training (seasons tried, calibration). */
+  readonly seasonalNaive: TrainResult;
+}
+
+/**
+ * Trains the forecasting model: the seasonal-naive model's season and interval scale
+ * (`trainSeasonalNaive`), and the shaper method with and without weekly candidates (when the
+ * history window holds two weeks) and with two switch margins; every candidate is scored on the
+ * same rolling origins of the training range (the last `originsPerSeries` horizons of each
+ * series) and the lowest wQL wins.
+ *
+ * @param series training series, oldest first, NaN = missing, ending where the hold-out begins
+ * @param options horizon, history window and day length in steps
+ * @returns the winner and every candidate's metrics
+ * @example
+ * const { parameters } = await trainForecastModel(series, { horizon: 12, historyLength: 2016, daySteps: 288 });
+ */
+export async function trainForecastModel(
+  series: readonly (readonly number[])[],
+  options: TrainOptions,
+): Promise<ModelTrainResult> {
+  const seasonalNaive = trainSeasonalNaive(series, options);
+  const week = 7 * options.daySteps;
+  const weekly = options.historyLength >= 2 * week ? [undefined, week] : [undefined];
+  const tried: ModelParameters[] = [seasonalNaive.parameters];
+  for (const weeklySeasonLength of weekly) {
+    for (const switchMargin of [DEFAULT_SWITCH_MARGIN, 0]) {
+      tried.push({
+        kind: "shaper",
+        seasonLength: options.daySteps,
+        ...(weeklySeasonLength === undefined ? {} : { weeklySeasonLength }),
+        switchMargin,
+      });
+    }
+  }
+  const origins = options.originsPerSeries ?? 12;
+  const candidates: ModelCandidate[] = [];
+  for (const parameters of tried) {
+    const metrics = await scoreRollingOrigins(series, parameters, {
+      horizon: options.horizon,
+      historyLength: options.historyLength,
+      firstOrigin: (target) => target.length - origins * options.horizon,
+    });
+    candidates.push({ parameters, metrics });
+  }
+  const best = candidates.reduce((a, b) =>
+    b.metrics.points > 0 && b.metrics.wql < a.metrics.wql ? b : a,
+  );
+  return { parameters: best.parameters, candidates, seasonalNaive };
 }

@@ -1,3 +1,4 @@
+import { quantileKey } from "../config.js";
 import type { ForecastErrorSummary } from "../forecast.js";
 import {
   addErrorSummaries,
@@ -7,7 +8,7 @@ import {
   WQL_LEVELS,
   weightedQuantileLoss,
 } from "../forecasting/forecast-error.js";
-import { forecastSeasonalNaive } from "../forecasting/seasonal-naive.js";
+import { forecastRollingOrigins } from "../forecasting/series-model.js";
 import type { ModelMetrics } from "../model-registry.js";
 import { rollingOriginWindows } from "./backtest.js";
 import type { ModelParameters } from "./model-parameters.js";
@@ -32,42 +33,83 @@ export interface HoldoutOptions {
  * Scores a model's forecasts over the hold-out of each series.
  *
  * @param series each oldest first, NaN = missing, ending at the end of the hold-out
- * @param parameters the model's season length and interval scale
+ * @param parameters the model (kind and settings)
  * @param options horizon, history window and hold-out length, in steps
  * @returns wQL (0 when every actual was zero: there is nothing to be wrong about), coverage80,
  *   series with a scored step and points scored
  */
-export function scoreOnHoldout(
+export async function scoreOnHoldout(
   series: readonly (readonly number[])[],
   parameters: ModelParameters,
   options: HoldoutOptions,
-): ModelMetrics {
-  let total: ForecastErrorSummary = emptyErrorSummary();
-  let scoredSeries = 0;
-  for (const target of series) {
-    const windows = rollingOriginWindows(target, {
+): Promise<ModelMetrics> {
+  return scoreRollingOrigins(series, parameters, {
+    horizon: options.horizon,
+    historyLength: options.historyLength,
+    firstOrigin: (target) => target.length - options.holdout,
+  });
+}
+
+export interface RollingScoreOptions {
+  /** Steps forecast per origin. */
+  readonly horizon: number;
+  /** Steps of history the model sees (config.historyIntervals). */
+  readonly historyLength: number;
+  /** The first origin of a series, as an index (origins follow every `horizon` steps). */
+  readonly firstOrigin: (target: readonly number[]) => number;
+}
+
+/**
+ * Scores a model's forecasts from rolling origins (rollingOriginWindows) with the forecast
+ * stage's scoring code; the shaper method is fitted once before the first origin and moves
+ * forward incrementally, as it does run after run in production.
+ *
+ * @returns wQL (0 when every actual was zero), coverage80, series with a scored step, points
+ */
+export async function scoreRollingOrigins(
+  series: readonly (readonly number[])[],
+  parameters: ModelParameters,
+  options: RollingScoreOptions,
+): Promise<ModelMetrics> {
+  const windows = series.map((target) =>
+    rollingOriginWindows(target, {
       horizon: options.horizon,
       historyLength: options.historyLength,
-      firstOrigin: target.length - options.holdout,
+      firstOrigin: options.firstOrigin(target),
       end: target.length,
-    });
+    }),
+  );
+  const forecasts = await forecastRollingOrigins(
+    series,
+    windows.map((ws) => ws.map((w) => w.origin)),
+    parameters,
+    {
+      predictionLength: options.horizon,
+      quantiles: WQL_LEVELS,
+      historyLength: options.historyLength,
+    },
+  );
+  let total: ForecastErrorSummary = emptyErrorSummary();
+  let scoredSeries = 0;
+  windows.forEach((ws, i) => {
     let scored = false;
-    for (const window of windows) {
-      const forecast = forecastSeasonalNaive(window.history, {
-        predictionLength: window.actuals.length,
-        seasonLength: parameters.seasonLength,
-        quantiles: WQL_LEVELS,
-        intervalScale: parameters.intervalScale,
-        ...(parameters.minSeasonalErrors !== undefined
-          ? { minSeasonalErrors: parameters.minSeasonalErrors }
-          : {}),
-      });
-      const summary = scoreForecast(forecast, window.actuals);
+    ws.forEach((window, k) => {
+      const forecast = forecasts[i]?.[k]?.forecast;
+      if (!forecast) return;
+      const summary = scoreForecast(
+        {
+          mean: forecast.mean,
+          quantiles: Object.fromEntries(
+            WQL_LEVELS.map((level, r) => [quantileKey(level), forecast.quantiles[r] ?? []]),
+          ),
+        },
+        window.actuals,
+      );
       if (summary.points > 0) scored = true;
       total = addErrorSummaries(total, summary);
-    }
+    });
     if (scored) scoredSeries++;
-  }
+  });
   return {
     wql: weightedQuantileLoss(total) ?? 0,
     coverage80: coverage80(total) ?? 0,

@@ -65,9 +65,10 @@ export const TrainedSchema = TrainInputSchema.extend({
   trainedAt: z.number(),
   /** Seed of the series sample, so Validate picks the same series. */
   sampleSeed: z.string().min(1),
+  /** The trained model's settings (its kind and fields) and what the training rested on. */
   training: z.looseObject({
+    kind: z.enum(["shaper", "seasonal-naive"]),
     seasonLength: z.int().positive(),
-    intervalScale: z.number().nonnegative(),
     series: z.int().nonnegative(),
     points: z.int().nonnegative(),
   }),

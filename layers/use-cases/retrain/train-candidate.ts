@@ -1,11 +1,9 @@
 import { seasonIntervals } from "../../domain/config.js";
+import { artifactOfSettings } from "../../domain/forecasting/model-artifact.js";
+import type { ModelSettings } from "../../domain/forecasting/series-model.js";
 import type { ModelRecord } from "../../domain/model-registry.js";
-import {
-  artifactOf,
-  FORECAST_MODEL_NAME,
-  modelVersionAt,
-} from "../../domain/retrain/model-parameters.js";
-import { trainSeasonalNaive } from "../../domain/retrain/train-model.js";
+import { FORECAST_MODEL_NAME, modelVersionAt } from "../../domain/retrain/model-parameters.js";
+import { trainForecastModel } from "../../domain/retrain/train-model.js";
 import type { ArtifactStore } from "../../ports/artifact-store.js";
 import type { Clock } from "../../ports/clock.js";
 import type { ConfigSource } from "../../ports/config-source.js";
@@ -30,9 +28,10 @@ export interface TrainCandidateDeps {
 /**
  * The retrain flow's Train step: samples up to `retrain.sampleSeries` series, reads their history
  * up to the start of the hold-out (the last `retrain.holdoutIntervals` intervals before `asOf`
- * stay unseen for Validate), fits the seasonal-naive model's season length and interval scale
- * (`trainSeasonalNaive`: rolling backtest and conformal calibration), writes the artefact and
- * registers the candidate version.
+ * stay unseen for Validate), trains the forecasting model (`trainForecastModel`: the seasonal-naive
+ * model's season and calibrated interval scale, and the shaper method's variants, all scored by
+ * the same rolling backtest; the lowest wQL wins), writes the artefact and registers the
+ * candidate version.
  *
  * Re-running with the same state trains the same candidate under the same version (the version
  * comes from the start event's `time`, else `asOf`; the sample from the day), so a retried step
@@ -66,7 +65,7 @@ export async function trainCandidate(
     trainEnd - (config.historyIntervals + TRAINING_ORIGINS_PER_SERIES * horizon) * step;
   const series = await readSeries(deps.usageStore, keys, trainStart, trainEnd, step);
 
-  const result = trainSeasonalNaive(series, {
+  const result = await trainForecastModel(series, {
     horizon,
     historyLength: config.historyIntervals,
     daySteps: seasonIntervals(config),
@@ -76,18 +75,21 @@ export async function trainCandidate(
   const time = typeof input.time === "string" ? Date.parse(input.time) / 1000 : Number.NaN;
   const version = modelVersionAt(Number.isFinite(time) ? time : input.asOf);
   const trainedAt = deps.clock.nowSeconds();
+  const chosen = result.candidates.find((c) => c.parameters === result.parameters);
   const training = {
-    seasonLength: result.parameters.seasonLength,
-    intervalScale: result.parameters.intervalScale,
-    series: result.series,
-    points: result.points,
+    ...result.parameters,
+    series: chosen?.metrics.series ?? 0,
+    points: chosen?.metrics.points ?? 0,
+    wql: chosen?.metrics.wql ?? null,
+    coverage80: chosen?.metrics.coverage80 ?? null,
     sampled: keys.length,
     range: { from: trainStart, to: trainEnd },
-    candidates: result.candidates.map((c) => ({ ...c })),
+    candidates: result.candidates.map((c) => ({ ...c.parameters, ...c.metrics })),
+    seasons: result.seasonalNaive.candidates.map((c) => ({ ...c })),
   };
   const artifactUri = await deps.artifactStore.putJson(
     `models/${FORECAST_MODEL_NAME}/${version}.json`,
-    artifactOf(result.parameters, version, trainedAt, training),
+    artifactOfSettings(result.parameters, version, trainedAt, training),
   );
   const record: ModelRecord = {
     modelName: FORECAST_MODEL_NAME,
@@ -95,7 +97,7 @@ export async function trainCandidate(
     artifactUri,
     trainedAt,
     status: "candidate",
-    statusReason: `trained on ${result.series} series (${result.points} backtest points): season ${result.parameters.seasonLength} steps, interval scale ${result.parameters.intervalScale}`,
+    statusReason: `trained on ${training.series} series (${training.points} backtest points): ${describeSettings(result.parameters)}, backtest wQL ${training.wql?.toFixed(4) ?? "n/a"}`,
   };
   await deps.modelRegistry.putVersion(record);
   return {
@@ -106,4 +108,10 @@ export async function trainCandidate(
     sampleSeed,
     training,
   };
+}
+
+function describeSettings(settings: ModelSettings): string {
+  return settings.kind === "seasonal-naive"
+    ? `seasonal-naive, season ${settings.seasonLength} steps, interval scale ${settings.intervalScale}`
+    : `shaper, season ${settings.seasonLength} steps${settings.weeklySeasonLength ? `, weekly ${settings.weeklySeasonLength}` : ""}, switch margin ${settings.switchMargin ?? "default"}`;
 }

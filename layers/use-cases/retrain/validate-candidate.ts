@@ -81,8 +81,8 @@ export async function validateCandidate(
     historyLength: config.historyIntervals,
     holdout: config.retrain.holdoutIntervals,
   };
-  const candidateMetrics = scoreOnHoldout(series, candidateParameters, holdout);
-  const currentMetrics = scoreOnHoldout(series, currentParameters, holdout);
+  const candidateMetrics = await scoreOnHoldout(series, candidateParameters, holdout);
+  const currentMetrics = await scoreOnHoldout(series, currentParameters, holdout);
   const decision = decidePromotion(
     candidateMetrics,
     currentMetrics,

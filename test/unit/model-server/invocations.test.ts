@@ -5,19 +5,18 @@ const model: ServedModel = {
   name: "seasonal-naive",
   version: "t",
   predictionLength: 4,
-  seasonLength: 288,
-  intervalScale: 1,
+  settings: { kind: "seasonal-naive", seasonLength: 288, intervalScale: 1 },
   inferenceConfig: { output_types: ["quantiles"], quantiles: ["0.5"] },
 };
 
-describe("model server invocations", () => {
-  it("reads JSON Lines requests, one instance per line, configured by the inference config", () => {
+describe("model server invocations", async () => {
+  it("reads JSON Lines requests, one instance per line, configured by the inference config", async () => {
     const body = [
       '{"start":"2026-11-27","target":[2,2]}',
       "",
       '{"start":"2026-11-27","target":[5]}',
     ].join("\n");
-    const response = invoke(model, {
+    const response = await invoke(model, {
       contentType: "application/jsonlines",
       accept: "application/json",
       body,
@@ -28,9 +27,9 @@ describe("model server invocations", () => {
     expect(predictions[0]).toEqual({ quantiles: { "0.5": [2, 2, 2, 2] } });
   });
 
-  it("names the line of a bad JSON Lines instance", () => {
+  it("names the line of a bad JSON Lines instance", async () => {
     const body = '{"start":"2026-11-27","target":[2]}\n{"start":"2026-11-27","target":"x"}';
-    const response = invoke(model, {
+    const response = await invoke(model, {
       contentType: "application/jsonlines",
       accept: undefined,
       body,
@@ -39,12 +38,12 @@ describe("model server invocations", () => {
     expect(JSON.parse(response.body).issues[0].field).toBe("(line 2).target");
   });
 
-  it("answers quantiles under the keys the request used, ordered by level", () => {
+  it("answers quantiles under the keys the request used, ordered by level", async () => {
     const body = JSON.stringify({
       instances: [{ start: "2026-11-27", target: [1, 3, 2, 4] }],
       configuration: { output_types: ["quantiles"], quantiles: ["0.90", ".1", "0.5"] },
     });
-    const response = invoke(model, {
+    const response = await invoke(model, {
       contentType: "application/json; charset=utf-8",
       accept: "*/*",
       body,
@@ -59,14 +58,60 @@ describe("model server invocations", () => {
     });
   });
 
-  it("prefers the first acceptable type in the Accept header", () => {
+  it("prefers the first acceptable type in the Accept header", async () => {
     const body = JSON.stringify({ instances: [{ start: "2026-11-27", target: [1] }] });
-    const lines = invoke(model, {
+    const lines = await invoke(model, {
       contentType: undefined,
       accept: "text/csv, application/jsonlines;q=0.9",
       body,
     });
     expect(lines.contentType).toBe("application/jsonlines");
-    expect(invoke(model, { contentType: undefined, accept: "text/csv", body }).status).toBe(406);
+    expect((await invoke(model, { contentType: undefined, accept: "text/csv", body })).status).toBe(
+      406,
+    );
+  });
+});
+
+describe("model server invocations with the shaper model", () => {
+  const shaper: ServedModel = {
+    name: "shaper",
+    version: "t",
+    predictionLength: 6,
+    settings: { kind: "shaper", seasonLength: 24 },
+  };
+
+  it("forecasts a batch together with monotone quantiles and stratified samples", async () => {
+    const daily = (t: number) => 10 + 4 * Math.sin((2 * Math.PI * t) / 24);
+    const body = JSON.stringify({
+      instances: [
+        { start: "2026-11-27", target: Array.from({ length: 24 * 8 }, (_, t) => daily(t)) },
+        { start: "2026-11-27", target: Array.from({ length: 24 * 8 }, (_, t) => 3 * daily(t)) },
+        { start: "2026-11-27", target: ["NaN"] },
+      ],
+      configuration: {
+        output_types: ["mean", "quantiles", "samples"],
+        quantiles: ["0.1", "0.5", "0.9"],
+        num_samples: 4,
+      },
+    });
+    const response = await invoke(shaper, { contentType: undefined, accept: undefined, body });
+    expect(response.status).toBe(200);
+    const { predictions } = JSON.parse(response.body) as {
+      predictions: { mean: number[]; quantiles: Record<string, number[]>; samples: number[][] }[];
+    };
+    expect(predictions).toHaveLength(3);
+    for (const p of predictions) {
+      expect(p.mean).toHaveLength(6);
+      expect(p.samples).toHaveLength(4);
+      for (let h = 0; h < 6; h++) {
+        const [low, mid, high] = ["0.1", "0.5", "0.9"].map((k) => p.quantiles[k]?.[h] as number);
+        expect(low).toBeLessThanOrEqual(mid as number);
+        expect(mid).toBeLessThanOrEqual(high as number);
+        expect(Number.isFinite(p.mean[h])).toBe(true);
+      }
+    }
+    // The next step of a daily sine (t = 192 ≡ 0): about 10, not the series mean drifted away.
+    expect(predictions[0]?.quantiles["0.5"]?.[0]).toBeCloseTo(10, 0);
+    expect(predictions[1]?.quantiles["0.5"]?.[0]).toBeCloseTo(30, -1);
   });
 });

@@ -40,7 +40,7 @@ describe("FallbackForecaster", () => {
       new ScriptedModel(["short"]),
       new InProcessForecastModel(),
     ).forecast(instances, options);
-    expect(answer.identity.model).toBe("seasonal-naive");
+    expect(answer.identity.model).toBe("shaper");
     expect(answer.fallbackReason).toMatch(/1 forecasts for 2 series/);
     expect(answer.outputs[1]?.mean).toEqual([3, 3]);
   });

@@ -179,7 +179,7 @@ describe("forecastUsers", () => {
     expect(result.fallbackBatches).toBe(result.batches);
     expect(result.fallbackReasons.some((r) => r.includes("endpoint timed out"))).toBe(true);
     const acme = await forecasts.getUserForecast("cpu", "acme");
-    expect(acme?.model).toBe("seasonal-naive");
+    expect(acme?.model).toBe("shaper");
     expect(acme?.modelVersion).toBe("in-process");
     expect(acme?.fallbackReason).toMatch(/endpoint timed out|skipped after 3 consecutive failures/);
     expect(acme?.byResource.vcpu?.mean).toHaveLength(12);

@@ -8,6 +8,7 @@ import {
   coveringScales,
   scoreAtScale,
   seasonCandidates,
+  trainForecastModel,
   trainSeasonalNaive,
 } from "../../../../layers/domain/retrain/train-model.js";
 import { scoreOnHoldout } from "../../../../layers/domain/retrain/validate-model.js";
@@ -27,19 +28,19 @@ describe("trainSeasonalNaive: interval calibration", () => {
   const length = HISTORY + 12 * HORIZON + HOLDOUT;
   const options = { horizon: HORIZON, historyLength: HISTORY, daySteps: DAY };
 
-  it("gets held-out coverage near 0.8 on a noisy seasonal series", () => {
+  it("gets held-out coverage near 0.8 on a noisy seasonal series", async () => {
     const series = Array.from({ length: 60 }, (_, i) =>
       syntheticSeries({ length, daySteps: DAY, noise: () => 6, seed: 1_000 + i }),
     );
     const { train, full } = split(series);
     const result = trainSeasonalNaive(train, options);
-    const calibrated = scoreOnHoldout(full, result.parameters, holdout);
+    const calibrated = await scoreOnHoldout(full, result.parameters, holdout);
     expect(calibrated.points).toBe(60 * HOLDOUT);
     expect(calibrated.coverage80).toBeGreaterThan(0.75);
     expect(calibrated.coverage80).toBeLessThan(0.85);
   });
 
-  it("widens intervals that under-cover: noise growing over time makes raw intervals too narrow", () => {
+  it("widens intervals that under-cover: noise growing over time makes raw intervals too narrow", async () => {
     // Noise grows by a constant factor per step, so recent errors exceed the history window's by
     // the same ratio at every origin: what calibration learns before the hold-out holds in it.
     const growth = Math.log(4) / length;
@@ -53,8 +54,8 @@ describe("trainSeasonalNaive: interval calibration", () => {
     );
     const { train, full } = split(series);
     const result = trainSeasonalNaive(train, options);
-    const calibrated = scoreOnHoldout(full, result.parameters, holdout);
-    const raw = scoreOnHoldout(full, { ...result.parameters, intervalScale: 1 }, holdout);
+    const calibrated = await scoreOnHoldout(full, result.parameters, holdout);
+    const raw = await scoreOnHoldout(full, { ...result.parameters, intervalScale: 1 }, holdout);
 
     expect(result.parameters.intervalScale).toBeGreaterThan(1);
     expect(raw.coverage80).toBeLessThan(0.74);
@@ -63,7 +64,7 @@ describe("trainSeasonalNaive: interval calibration", () => {
     expect(Math.abs(calibrated.coverage80 - 0.8)).toBeLessThan(Math.abs(raw.coverage80 - 0.8));
   });
 
-  it("keeps in-sample coverage at the calibrated scale at 0.8 or just above", () => {
+  it("keeps in-sample coverage at the calibrated scale at 0.8 or just above", async () => {
     const series = Array.from({ length: 20 }, (_, i) =>
       syntheticSeries({ length: HISTORY + 12 * HORIZON, daySteps: DAY, noise: () => 5, seed: i }),
     );
@@ -81,12 +82,12 @@ describe("trainSeasonalNaive: interval calibration", () => {
 });
 
 describe("trainSeasonalNaive: season length", () => {
-  it("tries a weekly season only when the history window holds two weeks", () => {
+  it("tries a weekly season only when the history window holds two weeks", async () => {
     expect(seasonCandidates(288, 2_016)).toEqual([288]);
     expect(seasonCandidates(24, 14 * 24)).toEqual([24, 168]);
   });
 
-  it("chooses a weekly season for series with a weekend pattern, by backtest wQL", () => {
+  it("chooses a weekly season for series with a weekend pattern, by backtest wQL", async () => {
     const history = 14 * DAY;
     const series = Array.from({ length: 20 }, (_, i) =>
       syntheticSeries({
@@ -110,7 +111,7 @@ describe("trainSeasonalNaive: season length", () => {
 });
 
 describe("calibration points", () => {
-  it("reads the model's unscaled offsets exactly: b + s·o reproduces the model's quantiles at scale s", () => {
+  it("reads the model's unscaled offsets exactly: b + s·o reproduces the model's quantiles at scale s", async () => {
     const target = syntheticSeries({
       length: 3 * DAY,
       daySteps: DAY,
@@ -144,7 +145,7 @@ describe("calibration points", () => {
     }
   });
 
-  it("finds the scales covering a point: above the centre needs a wide enough upper offset", () => {
+  it("finds the scales covering a point: above the centre needs a wide enough upper offset", async () => {
     const point = (base: number, actual: number, low: number, high: number): CalibrationPoint => ({
       base,
       actual,
@@ -160,7 +161,7 @@ describe("calibration points", () => {
     expect(coveringScales(point(4, 0, -2, 2))).toEqual([2, Number.POSITIVE_INFINITY]);
   });
 
-  it("calibrates to the smallest scale reaching the target coverage", () => {
+  it("calibrates to the smallest scale reaching the target coverage", async () => {
     // Actuals needing scales 1, 2, …, 10: 80% coverage needs scale 8.
     const points: CalibrationPoint[] = Array.from({ length: 10 }, (_, i) => ({
       base: 10,
@@ -171,5 +172,39 @@ describe("calibration points", () => {
     expect(scoreAtScale(points, 8).coverage80).toBe(0.8);
     expect(scoreAtScale(points, 7.99).coverage80).toBe(0.7);
     expect(calibrateIntervalScale([], 0.8)).toBe(1);
+  });
+});
+
+describe("trainForecastModel", () => {
+  it("scores seasonal naive and the shaper variants on the same origins and keeps the lowest wQL", async () => {
+    const length = HISTORY + 12 * HORIZON + HOLDOUT;
+    const series = Array.from({ length: 12 }, (_, i) =>
+      syntheticSeries({ length, daySteps: DAY, noise: () => 6, seed: 4_000 + i }),
+    );
+    const { train, full } = split(series);
+    const result = await trainForecastModel(train, {
+      horizon: HORIZON,
+      historyLength: HISTORY,
+      daySteps: DAY,
+    });
+    expect(result.candidates.map((c) => c.parameters.kind)).toEqual([
+      "seasonal-naive",
+      "shaper",
+      "shaper",
+    ]);
+    const points = result.candidates.map((c) => c.metrics.points);
+    expect(new Set(points).size).toBe(1);
+    expect(points[0]).toBe(12 * 12 * HORIZON);
+    const best = Math.min(...result.candidates.map((c) => c.metrics.wql));
+    expect(result.candidates.find((c) => c.parameters === result.parameters)?.metrics.wql).toBe(
+      best,
+    );
+    // Noise around a daily shape: a smoothed level and season beat "the value a day ago".
+    expect(result.parameters.kind).toBe("shaper");
+    const holdout = { horizon: HORIZON, historyLength: HISTORY, holdout: HOLDOUT };
+    const trained = await scoreOnHoldout(full, result.parameters, holdout);
+    const floor = await scoreOnHoldout(full, result.seasonalNaive.parameters, holdout);
+    expect(trained.points).toBe(12 * HOLDOUT);
+    expect(trained.wql).toBeLessThan(floor.wql);
   });
 });
