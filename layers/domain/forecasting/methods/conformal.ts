@@ -1,11 +1,18 @@
+import { ValidationError } from "../../errors.js";
 import { rearrangeQuantiles } from "../quantiles.js";
+import { ErrorCalibrator, sortedQuantile } from "./error-calibrator.js";
 import {
-  type ERROR_CALIBRATOR_VERSION,
-  ErrorCalibrator,
-  type ErrorCalibratorState,
-  sortedQuantile,
-} from "./error-calibrator.js";
-import { LocalScale, type LocalScaleMode, type LocalScaleState } from "./local-scale.js";
+  type ConformalSnapshot,
+  type ForecasterState,
+  forecasterState,
+  type InnerSnapshot,
+  type ParsedConformalSnapshot,
+  type SeriesHistory,
+  type SnapshotForecaster,
+  type StateHeader,
+  snapshotOf,
+} from "./forecaster-snapshot.js";
+import { LocalScale, type LocalScaleMode } from "./local-scale.js";
 import type {
   FitContext,
   FittedMethod,
@@ -18,6 +25,7 @@ import { checkFitInputs, checkHorizon, checkOrigin } from "./method-inputs.js";
 import { fromSeries } from "./output-value.js";
 import { type PointForecaster, pointForecastInto } from "./point-forecaster.js";
 import { profileSeries } from "./series-profile.js";
+import { encodeFloat64, storeNumber } from "./state-codec.js";
 
 /**
  * Prediction intervals for any point method by conformal calibration on rolling out-of-sample
@@ -215,7 +223,7 @@ export function conformalMethod(
               ? forecastFit.forSeries(index)
               : calibrationFit.forSeries(index);
             forecaster.advanceTo(end);
-            return new ConformalForecaster(name, s.values, forecaster, {
+            return new ConformalForecaster(name, s, forecaster, {
               origin: end,
               calibrator: calibrator.clone(),
               scale,
@@ -270,21 +278,6 @@ export function calibrate(
   return calibrator;
 }
 
-/** Version of the JSON `ConformalForecaster.state()` returns. */
-export const CONFORMAL_STATE_VERSION = 1;
-
-export interface ConformalForecasterState {
-  readonly version: typeof CONFORMAL_STATE_VERSION;
-  readonly method: "conformal";
-  readonly origin: number;
-  readonly unit: number;
-  readonly nonNegative: boolean;
-  readonly spreadFactor: number;
-  readonly inner: unknown;
-  readonly calibrator: ErrorCalibratorState & { version: typeof ERROR_CALIBRATOR_VERSION };
-  readonly scale: LocalScaleState;
-}
-
 export interface ConformalStart {
   /** Where the inner forecaster is positioned. */
   readonly origin: number;
@@ -295,6 +288,23 @@ export interface ConformalStart {
   readonly settings: ConformalSettings;
   /** Initial spread factor (a resumed forecaster's). @default 1 */
   readonly spreadFactor?: number;
+  /** The rest of a resumed forecaster's state; absent for a fresh one. */
+  readonly resume?: ConformalResume;
+}
+
+/** What a resumed conformal forecaster carries over besides its calibrator and scales. */
+export interface ConformalResume {
+  /** The ring of pending forecasts: origins (−∞ = free), error divisors, points (slot-major). */
+  readonly pendingOrigins: Float64Array;
+  readonly pendingScales: Float64Array;
+  readonly pendingPoints: Float64Array;
+  readonly pendingHead: number;
+  /** Next calibration origin. */
+  readonly nextDue: number;
+  /** Origin a forecast was last asked at (−1: none that matters). */
+  readonly askedAt: number;
+  /** The 80 % band per step, as last computed (3 values per step). */
+  readonly band: Float64Array;
 }
 
 /**
@@ -319,7 +329,7 @@ const MAX_SPREAD_FACTOR = 4;
 let sortScratch = new Float32Array(0);
 
 /** A point forecaster with conformal intervals, learning from its own errors as it advances. */
-export class ConformalForecaster implements PointForecaster {
+export class ConformalForecaster implements PointForecaster, SnapshotForecaster {
   private origin: number;
   private readonly calibrator: ErrorCalibrator;
   private readonly scale: SeriesScale;
@@ -336,13 +346,21 @@ export class ConformalForecaster implements PointForecaster {
   private spreadFactor = 1;
   /** Per step: the error median and the 0.1 and 0.9 quantiles' distances from it (NaN: unknown). */
   private readonly band: Float64Array;
+  private readonly values: ArrayLike<number>;
 
+  /**
+   * @param name the method's name (errors, state)
+   * @param series the series it reads, from `start.origin` on
+   * @param inner the point forecaster, positioned at `start.origin`
+   * @param start calibrator, scales and settings at `start.origin`
+   */
   constructor(
     private readonly name: string,
-    private readonly values: ArrayLike<number>,
+    private readonly series: SeriesHistory,
     private readonly inner: SeriesForecaster,
     start: ConformalStart,
   ) {
+    this.values = series.values;
     this.origin = start.origin;
     this.calibrator = start.calibrator;
     this.scale = start.scale;
@@ -355,7 +373,18 @@ export class ConformalForecaster implements PointForecaster {
     this.nextDue = start.origin;
     this.spreadFactor = start.spreadFactor ?? 1;
     this.band = new Float64Array(3 * this.settings.horizon).fill(Number.NaN);
-    if (this.settings.coverageAdaptation > 0) this.refreshBands(this.settings.horizon);
+    const resume = start.resume;
+    if (resume !== undefined) {
+      this.pendingOrigins.set(resume.pendingOrigins);
+      this.pendingScales.set(resume.pendingScales);
+      this.pendingPoints.set(resume.pendingPoints);
+      this.pendingHead = resume.pendingHead;
+      this.nextDue = resume.nextDue;
+      this.askedAt = resume.askedAt;
+      this.band.set(resume.band);
+    } else if (this.settings.coverageAdaptation > 0) {
+      this.refreshBands(this.settings.horizon);
+    }
   }
 
   advanceTo(origin: number): void {
@@ -434,18 +463,119 @@ export class ConformalForecaster implements PointForecaster {
     return { mean, quantiles: monotone(levels, rows) };
   }
 
-  state(): ConformalForecasterState {
+  /**
+   * Its state: settings, calibrator, local scale, spread, band, the pending forecasts whose
+   * actuals are still to come, and the inner forecaster's.
+   *
+   * @throws ValidationError when the inner forecaster cannot save its state (a global model)
+   */
+  snapshot(): ConformalSnapshot {
+    const inner = snapshotOf(this.inner, "inner forecaster");
+    if (inner.kind === "conformal") {
+      throw new ValidationError(
+        "Cannot save the conformal forecaster's state: it wraps another conformal forecaster. Refit this series instead of resuming it.",
+        [{ field: "inner", message: "is a conformal forecaster" }],
+      );
+    }
+    const horizon = this.settings.horizon;
+    const slots = Array.from(this.pendingOrigins, (o, slot) => {
+      const age = this.origin - o;
+      // A forecast whose every step lies before the origin will never be read again.
+      if (!(age >= 1 && age < horizon)) return null;
+      const points = this.pendingPoints.subarray(slot * horizon + age, (slot + 1) * horizon);
+      return {
+        age,
+        scale: storeNumber(this.pendingScales[slot] as number),
+        points: encodeFloat64(points),
+      };
+    });
     return {
-      version: CONFORMAL_STATE_VERSION,
-      method: "conformal",
-      origin: this.origin,
+      kind: "conformal",
+      name: this.name,
       unit: this.scale.unit,
       nonNegative: this.scale.nonNegative,
+      stride: this.settings.stride,
+      minErrors: this.settings.minErrors,
+      coverageAdaptation: this.settings.coverageAdaptation,
       spreadFactor: this.spreadFactor,
-      inner: this.inner.state?.(),
-      calibrator: this.calibrator.toJSON(),
-      scale: this.tracker.toJSON(),
+      band: encodeFloat64(this.band),
+      calibrator: this.calibrator.snapshot(),
+      scale: this.tracker.snapshot(),
+      pending: { head: this.pendingHead, slots },
+      nextDueIn: this.nextDue - this.origin,
+      askedHere: this.askedAt === this.origin,
+      inner: inner satisfies InnerSnapshot,
     };
+  }
+
+  stateHeader(): StateHeader {
+    return {
+      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
+      stepSeconds: this.series.stepSeconds,
+      horizon: this.settings.horizon,
+      quantiles: this.settings.quantiles,
+    };
+  }
+
+  state(): ForecasterState {
+    return forecasterState(this.name, this);
+  }
+
+  /**
+   * A forecaster resumed from a parsed snapshot, positioned at `origin` of `series`.
+   *
+   * @param snapshot the parsed "conformal" component (lengths checked against the horizon)
+   * @param series the series it reads from `origin` on
+   * @param inner the restored inner forecaster, positioned at `origin`
+   * @param origin index in `series` of the first value not yet absorbed
+   * @param context horizon and quantile levels
+   */
+  static restore(
+    snapshot: ParsedConformalSnapshot,
+    series: SeriesHistory,
+    inner: SeriesForecaster,
+    origin: number,
+    context: Pick<FitContext, "horizon" | "quantiles">,
+  ): ConformalForecaster {
+    const horizon = context.horizon;
+    const tracker = LocalScale.restore(snapshot.scale);
+    const slots = snapshot.pending.slots.length;
+    const pendingOrigins = new Float64Array(slots).fill(Number.NEGATIVE_INFINITY);
+    const pendingScales = new Float64Array(slots);
+    const pendingPoints = new Float64Array(slots * horizon);
+    snapshot.pending.slots.forEach((slot, i) => {
+      if (slot === null) return;
+      pendingOrigins[i] = origin - slot.age;
+      pendingScales[i] = slot.scale;
+      // Steps before the age are never read again: left at 0.
+      pendingPoints.set(slot.points, i * horizon + slot.age);
+    });
+    return new ConformalForecaster(snapshot.name, series, inner, {
+      origin,
+      calibrator: ErrorCalibrator.restore(snapshot.calibrator),
+      scale: { unit: snapshot.unit, nonNegative: snapshot.nonNegative, floor: tracker.floor },
+      tracker,
+      settings: {
+        horizon,
+        quantiles: context.quantiles,
+        stride: snapshot.stride,
+        capacity: snapshot.calibrator.capacity,
+        minErrors: snapshot.minErrors,
+        scale: tracker.mode,
+        scaleWindow: tracker.window,
+        coverageAdaptation: snapshot.coverageAdaptation,
+      },
+      spreadFactor: snapshot.spreadFactor,
+      resume: {
+        pendingOrigins,
+        pendingScales,
+        pendingPoints,
+        pendingHead: snapshot.pending.head,
+        nextDue: origin + snapshot.nextDueIn,
+        askedAt: snapshot.askedHere ? origin : -1,
+        band: snapshot.band,
+      },
+    });
   }
 
   /** Recomputes the 80 % band of steps [0, horizon) from the calibrator. */

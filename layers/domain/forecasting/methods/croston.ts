@@ -1,3 +1,12 @@
+import {
+  type CrostonSnapshot,
+  type ForecasterState,
+  forecasterState,
+  type ParsedCrostonSnapshot,
+  type SeriesHistory,
+  type SnapshotForecaster,
+  type StateHeader,
+} from "./forecaster-snapshot.js";
 import type { LocalForecastMethod } from "./local-method.js";
 import type { FitContext, FittedMethod, QuantileForecast, SeriesInput } from "./method.js";
 import { checkFitInputs, checkHorizon, checkOrigin } from "./method-inputs.js";
@@ -5,6 +14,7 @@ import { normalQuantile } from "./normal-quantile.js";
 import { fromWorking } from "./output-value.js";
 import type { PointForecaster } from "./point-forecaster.js";
 import { profileSeries } from "./series-profile.js";
+import { storeNumber } from "./state-codec.js";
 
 /**
  * Intermittent-demand methods, for series that are mostly zeros (many users ask rarely):
@@ -38,9 +48,6 @@ export interface CrostonOptions {
   readonly variant?: CrostonVariant | "auto";
 }
 
-/** Version of the JSON `state()` returns. */
-export const CROSTON_STATE_VERSION = 1;
-
 export interface CrostonParameters {
   readonly variant: CrostonVariant;
   /** Smoothing of the demand size. */
@@ -61,21 +68,6 @@ interface CrostonState {
   probability: number;
   /** Whether a demand has been seen (before that, the forecast is 0). */
   started: boolean;
-}
-
-export interface CrostonForecasterState {
-  readonly version: typeof CROSTON_STATE_VERSION;
-  readonly method: "croston";
-  readonly parameters: CrostonParameters;
-  readonly unit: number;
-  readonly nonNegative: boolean;
-  readonly sigma2: number;
-  readonly origin: number;
-  readonly size: number;
-  readonly interval: number;
-  readonly sinceDemand: number;
-  readonly probability: number;
-  readonly started: boolean;
 }
 
 const SIZE_GRID = [0.05, 0.1, 0.2, 0.3] as const;
@@ -115,7 +107,7 @@ export function crostonMethod(options: CrostonOptions = {}): LocalForecastMethod
           if (model === undefined || s === undefined) {
             throw new RangeError(`Series index ${index} is outside [0, ${series.length - 1}].`);
           }
-          return new CrostonForecaster(name, s.values, model, context);
+          return new CrostonForecaster(name, s, model, context);
         },
       };
     },
@@ -226,20 +218,28 @@ function pointOf(parameters: CrostonParameters, state: CrostonState): number {
 }
 
 /** A fitted Croston-family model positioned at an origin of its series. */
-export class CrostonForecaster implements PointForecaster {
+export class CrostonForecaster implements PointForecaster, SnapshotForecaster {
   private readonly parameters: CrostonParameters;
   private readonly current: CrostonState;
   private readonly sigma2: number;
   private readonly unit: number;
   private readonly nonNegative: boolean;
   private origin: number;
+  private readonly values: ArrayLike<number>;
 
+  /**
+   * @param name the method's name (errors, state)
+   * @param series the series it reads, from `model.origin` on
+   * @param model parameters and state at `model.origin`
+   * @param context horizon and quantile levels
+   */
   constructor(
     private readonly name: string,
-    private readonly values: ArrayLike<number>,
+    private readonly series: SeriesHistory,
     model: SeriesModel,
-    private readonly context: FitContext,
+    private readonly context: Pick<FitContext, "horizon" | "quantiles">,
   ) {
+    this.values = series.values;
     this.parameters = model.parameters;
     this.current = { ...model.state };
     this.sigma2 = model.sigma2;
@@ -276,17 +276,69 @@ export class CrostonForecaster implements PointForecaster {
     return { mean, quantiles };
   }
 
-  state(): CrostonForecasterState {
+  snapshot(): CrostonSnapshot {
+    const c = this.current;
     return {
-      version: CROSTON_STATE_VERSION,
-      method: "croston",
-      parameters: this.parameters,
+      kind: "croston",
+      name: this.name,
+      parameters: { ...this.parameters },
       unit: this.unit,
       nonNegative: this.nonNegative,
       sigma2: this.sigma2,
-      origin: this.origin,
-      ...this.current,
+      size: storeNumber(c.size),
+      interval: storeNumber(c.interval),
+      sinceDemand: c.sinceDemand,
+      probability: storeNumber(c.probability),
+      started: c.started,
     };
+  }
+
+  stateHeader(): StateHeader {
+    return {
+      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
+      stepSeconds: this.series.stepSeconds,
+      horizon: this.context.horizon,
+      quantiles: this.context.quantiles,
+    };
+  }
+
+  state(): ForecasterState {
+    return forecasterState(this.name, this);
+  }
+
+  /**
+   * A forecaster resumed from a parsed snapshot, positioned at `origin` of `series`.
+   *
+   * @param snapshot the parsed "croston" component
+   * @param series the series it reads from `origin` on
+   * @param origin index in `series` of the first value not yet absorbed
+   * @param context horizon and quantile levels
+   */
+  static restore(
+    snapshot: ParsedCrostonSnapshot,
+    series: SeriesHistory,
+    origin: number,
+    context: Pick<FitContext, "horizon" | "quantiles">,
+  ): CrostonForecaster {
+    return new CrostonForecaster(
+      snapshot.name,
+      series,
+      {
+        parameters: snapshot.parameters,
+        state: {
+          size: snapshot.size,
+          interval: snapshot.interval,
+          sinceDemand: snapshot.sinceDemand,
+          probability: snapshot.probability,
+          started: snapshot.started,
+        },
+        sigma2: snapshot.sigma2,
+        unit: snapshot.unit,
+        nonNegative: snapshot.nonNegative,
+        origin,
+      },
+      context,
+    );
   }
 
   private toValue(working: number): number {

@@ -1,3 +1,14 @@
+import { ValidationError } from "../../errors.js";
+import {
+  type EnsembleSnapshot,
+  type ForecasterState,
+  forecasterState,
+  isSnapshotForecaster,
+  type LeafSnapshot,
+  type SnapshotForecaster,
+  type StateHeader,
+  snapshotOf,
+} from "./forecaster-snapshot.js";
 import type { QuantileForecast, SeriesForecaster } from "./method.js";
 import { type PointForecaster, pointForecastInto } from "./point-forecaster.js";
 
@@ -9,10 +20,10 @@ import { type PointForecaster, pointForecastInto } from "./point-forecaster.js";
 
 export type Combination = "mean" | "median";
 
-/** Version of the JSON `state()` returns. */
-export const ENSEMBLE_STATE_VERSION = 1;
+/** Name of an ensemble in a state's `method` when it is saved on its own. */
+const ENSEMBLE_NAME = "ensemble";
 
-export class EnsembleForecaster implements PointForecaster {
+export class EnsembleForecaster implements PointForecaster, SnapshotForecaster {
   private rows: Float64Array;
   private readonly column: Float64Array;
   private capacity = 0;
@@ -62,13 +73,40 @@ export class EnsembleForecaster implements PointForecaster {
     return { mean, quantiles };
   }
 
-  state(): unknown {
+  /**
+   * Its members' states and the combination.
+   *
+   * @throws ValidationError when a member cannot save its state or is itself a container
+   */
+  snapshot(): EnsembleSnapshot {
     return {
-      version: ENSEMBLE_STATE_VERSION,
-      method: "ensemble",
+      kind: "ensemble",
       combination: this.combination,
-      members: this.members.map((m) => m.state?.()),
+      members: this.members.map((member, i) => {
+        const snapshot = snapshotOf(member, `ensemble member ${i}`);
+        if (snapshot.kind === "conformal" || snapshot.kind === "ensemble") {
+          throw new ValidationError(
+            `Cannot save the ensemble's state: member ${i} is a ${snapshot.kind} forecaster; an ensemble saves only ETS, Croston-family and seasonal-naive members. Refit this series instead of resuming it.`,
+            [{ field: `members.${i}`, message: `is a ${snapshot.kind} forecaster` }],
+          );
+        }
+        return snapshot satisfies LeafSnapshot;
+      }),
     };
+  }
+
+  /** Its first member's header (members advance together). */
+  stateHeader(): StateHeader {
+    const first = this.members[0];
+    if (first !== undefined && isSnapshotForecaster(first)) return first.stateHeader();
+    throw new ValidationError(
+      "Cannot save the ensemble's state: its first member cannot save state. Refit this series instead of resuming it.",
+      [{ field: "members.0", message: "cannot save state" }],
+    );
+  }
+
+  state(): ForecasterState {
+    return forecasterState(ENSEMBLE_NAME, this);
   }
 
   private buffer(size: number): Float64Array {

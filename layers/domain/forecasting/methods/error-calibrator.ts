@@ -7,18 +7,13 @@
  * and halving the memory matters when tens of thousands of series are calibrated at once.
  */
 
+import type {
+  ErrorCalibratorSnapshot,
+  ParsedErrorCalibratorSnapshot,
+} from "./forecaster-snapshot.js";
+import { encodeFloat32 } from "./state-codec.js";
+
 const FLOAT32_MAX = 3.4e38;
-
-/** Version of `toJSON()`'s shape. */
-export const ERROR_CALIBRATOR_VERSION = 1;
-
-export interface ErrorCalibratorState {
-  readonly version: typeof ERROR_CALIBRATOR_VERSION;
-  readonly horizon: number;
-  readonly capacity: number;
-  /** Per step ahead (index 0 = one step), its errors oldest first. */
-  readonly errors: readonly (readonly number[])[];
-}
 
 export class ErrorCalibrator {
   private readonly ring: Float32Array;
@@ -92,30 +87,31 @@ export class ErrorCalibrator {
     return copy;
   }
 
-  toJSON(): ErrorCalibratorState {
-    const errors: number[][] = [];
+  /**
+   * Its state: per step the count, and every step's errors oldest first (32-bit floats, exact).
+   * A restored calibrator sorts, pools and evicts exactly as this one.
+   */
+  snapshot(): ErrorCalibratorSnapshot {
+    const counts: number[] = [];
+    const errors = new Float32Array(this.total());
+    let at = 0;
     for (let h = 0; h < this.horizon; h++) {
       const count = this.counts[h] as number;
       const start = count < this.capacity ? 0 : (this.heads[h] as number);
-      const row: number[] = [];
       for (let i = 0; i < count; i++) {
-        row.push(this.ring[h * this.capacity + ((start + i) % this.capacity)] as number);
+        errors[at++] = this.ring[h * this.capacity + ((start + i) % this.capacity)] as number;
       }
-      errors.push(row);
+      counts.push(count);
     }
-    return {
-      version: ERROR_CALIBRATOR_VERSION,
-      horizon: this.horizon,
-      capacity: this.capacity,
-      errors,
-    };
+    return { capacity: this.capacity, counts, errors: encodeFloat32(errors) };
   }
 
-  /** Rebuilds a calibrator from `toJSON()`'s output. */
-  static fromJSON(state: ErrorCalibratorState): ErrorCalibrator {
-    const calibrator = new ErrorCalibrator(state.horizon, state.capacity);
-    state.errors.forEach((row, h) => {
-      for (const e of row) calibrator.add(h, e);
+  /** A calibrator rebuilt from a parsed `snapshot()` (counts and lengths checked by its schema). */
+  static restore(snapshot: ParsedErrorCalibratorSnapshot): ErrorCalibrator {
+    const calibrator = new ErrorCalibrator(snapshot.counts.length, snapshot.capacity);
+    let at = 0;
+    snapshot.counts.forEach((count, h) => {
+      for (let i = 0; i < count; i++) calibrator.add(h, snapshot.errors[at++] as number);
     });
     return calibrator;
   }

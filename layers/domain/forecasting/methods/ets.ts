@@ -1,5 +1,3 @@
-import { z } from "zod";
-import { ValidationError } from "../../errors.js";
 import {
   type EtsFit,
   type EtsParameters,
@@ -14,6 +12,15 @@ import {
   fitEts,
   objectiveSteps,
 } from "./ets-model.js";
+import {
+  type EtsSnapshot,
+  type ForecasterState,
+  forecasterState,
+  type ParsedEtsSnapshot,
+  type SeriesHistory,
+  type SnapshotForecaster,
+  type StateHeader,
+} from "./forecaster-snapshot.js";
 import type { LocalForecastMethod } from "./local-method.js";
 import type { FitContext, FittedMethod, QuantileForecast, SeriesInput } from "./method.js";
 import { checkFitInputs, checkHorizon, checkOrigin } from "./method-inputs.js";
@@ -21,6 +28,7 @@ import { normalQuantile } from "./normal-quantile.js";
 import { fromWorking } from "./output-value.js";
 import type { PointForecaster } from "./point-forecaster.js";
 import { profileSeries } from "./series-profile.js";
+import { encodeFloat64, storeNumber } from "./state-codec.js";
 
 /**
  * The "ets" forecasting method: per series, the additive-error exponential smoothing model
@@ -42,10 +50,9 @@ import { profileSeries } from "./series-profile.js";
  *   `criterion: "horizon"`, squared errors over the forecast horizon; the model with the lowest
  *   AICc wins.
  * - Incremental: `advanceTo` feeds the new observations through the fitted recursions, O(new
- *   points), no refit. `state()` is a versioned JSON object with everything needed to resume
- *   (`resumeEtsForecaster`): parameters, level, trend, the seasonal ring and the origin — a few
- *   hundred numbers at most, small enough to keep with the model artefact in S3 or next to the
- *   series' forecast.
+ *   points), no refit. `state()` is the versioned JSON of forecaster-snapshot.ts (kind "ets"):
+ *   parameters, level, trend and the seasonal ring — about 3 KB with a 288-step season;
+ *   `restoreForecaster` (forecaster-state.ts) resumes it.
  */
 
 /** A model as a code: error A, then trend (N, A, Ad), then season (N, A). */
@@ -86,117 +93,6 @@ export interface EtsOptions {
    * Models are compared by AICc either way. @default "likelihood"
    */
   readonly criterion?: "likelihood" | "horizon";
-}
-
-/** Version of the JSON `state()` returns; bump when its shape changes. */
-export const ETS_STATE_VERSION = 1;
-
-/** The serialised state of an ETS forecaster. */
-export interface EtsForecasterState {
-  readonly version: typeof ETS_STATE_VERSION;
-  readonly method: "ets";
-  readonly model: string;
-  readonly spec: EtsSpec;
-  readonly parameters: EtsParameters;
-  /** The working unit: model values × unit = series values. */
-  readonly unit: number;
-  readonly nonNegative: boolean;
-  /** One-step error variance in working units². */
-  readonly sigma2: number;
-  /** Index of the next value to feed (the current origin). */
-  readonly origin: number;
-  readonly level: number;
-  readonly trend: number;
-  readonly season: readonly number[];
-  readonly seasonPos: number;
-}
-
-const EtsStateSchema = z.object({
-  version: z.literal(ETS_STATE_VERSION),
-  method: z.literal("ets"),
-  model: z.string(),
-  spec: z.union([
-    z.object({ trend: z.enum(["N", "A", "Ad"]), season: z.literal("N"), period: z.literal(1) }),
-    z.object({
-      trend: z.enum(["N", "A", "Ad"]),
-      season: z.literal("A"),
-      period: z.number().int().min(2),
-    }),
-  ]),
-  parameters: z.object({
-    alpha: z.number().min(0).max(1),
-    beta: z.number().min(0).max(1),
-    gamma: z.number().min(0).max(1),
-    phi: z.number().min(0).max(1),
-  }),
-  unit: z.number().positive(),
-  nonNegative: z.boolean(),
-  sigma2: z.number().min(0),
-  origin: z.number().int().min(0),
-  level: z.number(),
-  trend: z.number(),
-  season: z.array(z.number()),
-  seasonPos: z.number().int().min(0),
-});
-
-/**
- * Resumes an ETS forecaster from its `state()` — no refit: the next `advanceTo` continues the
- * recursions where the saved forecaster stopped.
- *
- * @param state what `EtsForecaster.state()` returned (e.g. read back from S3 or DynamoDB)
- * @param values the series, at least up to the saved origin (later values are fed by advanceTo)
- * @param context the fit context (horizon and quantile levels are taken from it)
- * @param name the method's name, for errors @default "ets"
- * @throws ValidationError when the state is not a version-1 ETS state or does not fit the series
- */
-export function resumeEtsForecaster(
-  state: unknown,
-  values: ArrayLike<number>,
-  context: FitContext,
-  name = "ets",
-): EtsForecaster {
-  const parsed = EtsStateSchema.safeParse(state);
-  const issues = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-  if (parsed.success) {
-    const s = parsed.data;
-    if (s.season.length !== s.spec.period || s.seasonPos >= s.spec.period) {
-      issues.push({ field: "season", message: `expected ${s.spec.period} seasonal states` });
-    }
-    if (s.origin > values.length) {
-      issues.push({
-        field: "origin",
-        message: `is ${s.origin}, past the series' ${values.length} values`,
-      });
-    }
-  }
-  if (!parsed.success || issues.length > 0) {
-    throw new ValidationError(
-      `Cannot resume the ${name} forecaster: ${issues.map((i) => `${i.field} ${i.message}`).join("; ")}. Expected the state of a version-${ETS_STATE_VERSION} ETS forecaster of this series; refit if the model changed.`,
-      issues,
-    );
-  }
-  const s = parsed.data;
-  return new EtsForecaster(
-    name,
-    values,
-    {
-      spec: s.spec,
-      parameters: s.parameters,
-      state: {
-        level: s.level,
-        trend: s.trend,
-        season: Float64Array.from(s.season),
-        seasonPos: s.seasonPos,
-      },
-      sigma2: s.sigma2,
-      unit: s.unit,
-      nonNegative: s.nonNegative,
-      origin: s.origin,
-    },
-    context,
-  );
 }
 
 /** What `fit` keeps per series: the chosen model and the state at the training end. */
@@ -248,7 +144,7 @@ export function etsMethod(options: EtsOptions = {}): LocalForecastMethod {
           if (model === undefined || s === undefined) {
             throw new RangeError(`Series index ${index} is outside [0, ${series.length - 1}].`);
           }
-          return new EtsForecaster(name, s.values, model, context);
+          return new EtsForecaster(name, s, model, context);
         },
       };
     },
@@ -380,7 +276,7 @@ function specOf(code: EtsModelCode, period: number): EtsSpec {
 }
 
 /** A fitted ETS model positioned at an origin of its series. */
-export class EtsForecaster implements PointForecaster {
+export class EtsForecaster implements PointForecaster, SnapshotForecaster {
   private readonly spec: EtsSpec;
   private readonly parameters: EtsParameters;
   private readonly current: EtsState;
@@ -388,13 +284,21 @@ export class EtsForecaster implements PointForecaster {
   private readonly unit: number;
   private readonly nonNegative: boolean;
   private origin: number;
+  private readonly values: ArrayLike<number>;
 
+  /**
+   * @param name the method's name (errors, state)
+   * @param series the series it reads, from `model.origin` on
+   * @param model parameters and state at `model.origin`
+   * @param context horizon and quantile levels
+   */
   constructor(
     private readonly name: string,
-    private readonly values: ArrayLike<number>,
+    private readonly series: SeriesHistory,
     model: SeriesModel,
-    private readonly context: FitContext,
+    private readonly context: Pick<FitContext, "horizon" | "quantiles">,
   ) {
+    this.values = series.values;
     this.spec = model.spec;
     this.parameters = model.parameters;
     this.current = { ...model.state, season: Float64Array.from(model.state.season) };
@@ -442,22 +346,68 @@ export class EtsForecaster implements PointForecaster {
     return { mean, quantiles };
   }
 
-  state(): EtsForecasterState {
+  snapshot(): EtsSnapshot {
     return {
-      version: ETS_STATE_VERSION,
-      method: "ets",
-      model: this.model,
-      spec: this.spec,
-      parameters: this.parameters,
+      kind: "ets",
+      name: this.name,
+      spec: { ...this.spec },
+      parameters: { ...this.parameters },
       unit: this.unit,
       nonNegative: this.nonNegative,
       sigma2: this.sigma2,
-      origin: this.origin,
-      level: this.current.level,
-      trend: this.current.trend,
-      season: Array.from(this.current.season),
+      level: storeNumber(this.current.level),
+      trend: storeNumber(this.current.trend),
+      season: encodeFloat64(this.current.season),
       seasonPos: this.current.seasonPos,
     };
+  }
+
+  stateHeader(): StateHeader {
+    return {
+      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
+      stepSeconds: this.series.stepSeconds,
+      horizon: this.context.horizon,
+      quantiles: this.context.quantiles,
+    };
+  }
+
+  state(): ForecasterState {
+    return forecasterState(this.name, this);
+  }
+
+  /**
+   * A forecaster resumed from a parsed snapshot, positioned at `origin` of `series`.
+   *
+   * @param snapshot the parsed "ets" component
+   * @param series the series it reads from `origin` on
+   * @param origin index in `series` of the first value not yet absorbed
+   * @param context horizon and quantile levels
+   */
+  static restore(
+    snapshot: ParsedEtsSnapshot,
+    series: SeriesHistory,
+    origin: number,
+    context: Pick<FitContext, "horizon" | "quantiles">,
+  ): EtsForecaster {
+    return new EtsForecaster(
+      snapshot.name,
+      series,
+      {
+        spec: snapshot.spec,
+        parameters: snapshot.parameters,
+        state: {
+          level: snapshot.level,
+          trend: snapshot.trend,
+          season: snapshot.season,
+          seasonPos: snapshot.seasonPos,
+        },
+        sigma2: snapshot.sigma2,
+        unit: snapshot.unit,
+        nonNegative: snapshot.nonNegative,
+        origin,
+      },
+      context,
+    );
   }
 
   /** Working units → series units: finite, and ≥ 0 for non-negative data. */

@@ -1,3 +1,6 @@
+import type { LocalScaleSnapshot, ParsedLocalScaleSnapshot } from "./forecaster-snapshot.js";
+import { encodeFloat64, storeNumber } from "./state-codec.js";
+
 /**
  * A running measure of how large a series is "right now", used to make conformal errors
  * scale-aware: errors are stored divided by the local scale at their forecast origin and
@@ -15,15 +18,6 @@
  */
 
 export type LocalScaleMode = "none" | "level" | "noise";
-
-export interface LocalScaleState {
-  readonly mode: LocalScaleMode;
-  readonly window: number;
-  readonly floor: number;
-  /** The window's recent terms, oldest first. */
-  readonly terms: readonly number[];
-  readonly previous: number;
-}
 
 export class LocalScale {
   private readonly terms: Float64Array;
@@ -72,19 +66,31 @@ export class LocalScale {
     return Math.max(mean, this.floor);
   }
 
-  toJSON(): LocalScaleState {
-    const terms: number[] = [];
-    const start = this.count < this.terms.length ? 0 : this.head;
-    for (let i = 0; i < this.count; i++) {
-      terms.push(this.terms[(start + i) % this.terms.length] as number);
-    }
+  /** Its state, exactly (the ring as laid out and the running sum, so a restored scale matches bit for bit). */
+  snapshot(): LocalScaleSnapshot {
     return {
       mode: this.mode,
       window: this.window,
       floor: this.floor,
-      terms,
-      previous: this.previous,
+      terms: encodeFloat64(this.terms),
+      count: this.count,
+      head: this.head,
+      sum: storeNumber(this.sum),
+      previous: storeNumber(this.previous),
+      sinceResum: this.sinceResum,
     };
+  }
+
+  /** A local scale rebuilt from a parsed `snapshot()` (lengths checked by its schema). */
+  static restore(snapshot: ParsedLocalScaleSnapshot): LocalScale {
+    const scale = new LocalScale(snapshot.mode, snapshot.window, snapshot.floor);
+    scale.terms.set(snapshot.terms);
+    scale.count = snapshot.count;
+    scale.head = snapshot.head;
+    scale.sum = snapshot.sum;
+    scale.previous = snapshot.previous;
+    scale.sinceResum = snapshot.sinceResum;
+    return scale;
   }
 
   private push(term: number): void {

@@ -50,7 +50,11 @@ export interface SeriesForecaster {
   advanceTo(origin: number): void;
   /** Forecast of the next `horizon` steps from the current origin (horizon ≤ FitContext.horizon). */
   forecast(horizon: number): QuantileForecast;
-  /** Versioned, JSON-serialisable state, enough to resume without refitting (where it lives: see docs). */
+  /**
+   * Versioned, JSON-serialisable state, enough to resume without refitting. The per-series
+   * forecasters write forecaster-snapshot.ts's `ForecasterState`, which `restoreForecaster` and
+   * `forecastFromState` (forecaster-state.ts) resume; the global model writes its own.
+   */
   state?(): unknown;
 }
 

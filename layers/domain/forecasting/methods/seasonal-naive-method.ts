@@ -1,9 +1,19 @@
 import { quantileKey } from "../../config.js";
 import { forecastSeasonalNaive } from "../seasonal-naive.js";
+import {
+  type ForecasterState,
+  forecasterState,
+  type ParsedSeasonalNaiveSnapshot,
+  type SeasonalNaiveSnapshot,
+  type SeriesHistory,
+  type SnapshotForecaster,
+  type StateHeader,
+} from "./forecaster-snapshot.js";
 import type { LocalForecastMethod } from "./local-method.js";
 import type { FitContext, FittedMethod, QuantileForecast, SeriesInput } from "./method.js";
 import { checkFitInputs, checkHorizon, checkOrigin } from "./method-inputs.js";
 import type { PointForecaster } from "./point-forecaster.js";
+import { encodeFloat64 } from "./state-codec.js";
 
 /**
  * The "seasonal-naive" forecasting method: the product's existing seasonal-naive model
@@ -12,6 +22,11 @@ import type { PointForecaster } from "./point-forecaster.js";
  * runs it on the history it reads. The floor every other method must beat, and the MASE scale.
  *
  * Nothing is fitted: `fit` only checks its inputs, and a forecaster keeps nothing but its origin.
+ * Its saved state (`state()`, kind "seasonal-naive") keeps, per seasonal slot, the latest observed
+ * value in the history window — all the point forecast reads, m values rather than the window's
+ * 8 m: a restored forecaster's point forecasts (all the shaper method uses once calibrated) are
+ * exact; its own empirical quantiles are rebuilt from those values plus the ones fed since, so
+ * they match the original's again once a full window has been fed.
  */
 
 export interface SeasonalNaiveMethodOptions {
@@ -47,13 +62,7 @@ export function seasonalNaiveMethod(options: SeasonalNaiveMethodOptions = {}): L
           if (s === undefined) {
             throw new RangeError(`Series index ${index} is outside [0, ${series.length - 1}].`);
           }
-          return new SeasonalNaiveForecaster(
-            name,
-            s.values,
-            ends[index] as number,
-            history,
-            context,
-          );
+          return new SeasonalNaiveForecaster(name, s, ends[index] as number, history, context);
         },
       };
     },
@@ -61,14 +70,25 @@ export function seasonalNaiveMethod(options: SeasonalNaiveMethodOptions = {}): L
 }
 
 /** The seasonal-naive model positioned at an origin of its series. */
-export class SeasonalNaiveForecaster implements PointForecaster {
+export class SeasonalNaiveForecaster implements PointForecaster, SnapshotForecaster {
+  private readonly values: ArrayLike<number>;
+
+  /**
+   * @param name the method's name (errors, state)
+   * @param series the series it reads
+   * @param origin index of the first value not yet seen
+   * @param historyPoints steps of history the model sees at each origin
+   * @param context season, horizon and quantile levels
+   */
   constructor(
     private readonly name: string,
-    private readonly values: ArrayLike<number>,
+    private readonly series: SeriesHistory,
     private origin: number,
     private readonly historyPoints: number,
-    private readonly context: FitContext,
-  ) {}
+    private readonly context: Pick<FitContext, "seasonLength" | "horizon" | "quantiles">,
+  ) {
+    this.values = series.values;
+  }
 
   advanceTo(origin: number): void {
     checkOrigin(this.name, origin, this.origin, this.values.length);
@@ -126,7 +146,64 @@ export class SeasonalNaiveForecaster implements PointForecaster {
     }
   }
 
-  state(): { version: 1; method: "seasonal-naive"; origin: number } {
-    return { version: 1, method: "seasonal-naive", origin: this.origin };
+  snapshot(): SeasonalNaiveSnapshot {
+    const m = this.context.seasonLength;
+    const from = Math.max(0, this.origin - this.historyPoints);
+    const found: { age: number; value: number }[] = [];
+    for (let slot = 0; slot < Math.min(m, this.origin - from); slot++) {
+      for (let t = this.origin - 1 - slot; t >= from; t -= m) {
+        const v = this.values[t] as number;
+        if (Number.isFinite(v)) {
+          found.push({ age: this.origin - t, value: v });
+          break;
+        }
+      }
+    }
+    found.sort((a, b) => a.age - b.age);
+    return {
+      kind: "seasonal-naive",
+      name: this.name,
+      seasonLength: m,
+      historyPoints: this.historyPoints,
+      window: this.origin - from,
+      ages: found.map((f) => f.age),
+      values: encodeFloat64(found.map((f) => f.value)),
+    };
+  }
+
+  stateHeader(): StateHeader {
+    return {
+      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
+      stepSeconds: this.series.stepSeconds,
+      horizon: this.context.horizon,
+      quantiles: this.context.quantiles,
+    };
+  }
+
+  state(): ForecasterState {
+    return forecasterState(this.name, this);
+  }
+
+  /**
+   * A forecaster resumed from a parsed snapshot. `series` must hold, in the `snapshot.window`
+   * values before `origin`, the snapshot's values at their ages (NaN elsewhere): the restore
+   * (forecaster-state.ts) lays them out so.
+   *
+   * @param snapshot the parsed "seasonal-naive" component
+   * @param series the series it reads
+   * @param origin index in `series` of the first value not yet absorbed (≥ snapshot.window)
+   * @param context horizon and quantile levels
+   */
+  static restore(
+    snapshot: ParsedSeasonalNaiveSnapshot,
+    series: SeriesHistory,
+    origin: number,
+    context: Pick<FitContext, "horizon" | "quantiles">,
+  ): SeasonalNaiveForecaster {
+    return new SeasonalNaiveForecaster(snapshot.name, series, origin, snapshot.historyPoints, {
+      seasonLength: snapshot.seasonLength,
+      horizon: context.horizon,
+      quantiles: context.quantiles,
+    });
   }
 }

@@ -166,10 +166,16 @@ describe("conformalMethod", () => {
     const values = Array.from({ length: 300 }, (_, t) => 10 + (t % 4));
     const f = await fitOne(conformalMethod(etsMethod()), values);
     const state = JSON.parse(JSON.stringify(f.state()));
-    expect(state).toMatchObject({ version: 1, method: "conformal", origin: 300 });
-    expect(state.calibrator.errors).toHaveLength(4);
-    expect(state.calibrator.errors[0].length).toBeGreaterThan(50);
-    expect(state.inner).toMatchObject({ method: "ets" });
+    expect(state).toMatchObject({
+      stateVersion: 1,
+      method: "ets",
+      originSeconds: 300 * 300,
+      stepSeconds: 300,
+      horizon: 4,
+      forecaster: { kind: "conformal", inner: { kind: "ets" } },
+    });
+    expect(state.forecaster.calibrator.counts).toHaveLength(4);
+    expect(state.forecaster.calibrator.counts[0]).toBeGreaterThan(50);
   });
 
   it("refits the inner method on the whole training part when asked, keeping the calibration", async () => {
@@ -186,7 +192,10 @@ describe("conformalMethod", () => {
     const f = await fitOne(conformalMethod(counting, { refit: true }), values, context);
     // Once before the calibration span (min(3 + 288, ⌊400 / 3⌋) = 133 values), once on all.
     expect(counts).toEqual([400 - 133, -1]);
-    expect(f.state()).toMatchObject({ origin: 400, inner: { origin: 400 } });
+    expect(f.state()).toMatchObject({
+      originSeconds: 400 * 300,
+      forecaster: { kind: "conformal" },
+    });
   });
 
   it("is asynchronous only when the inner method is", async () => {

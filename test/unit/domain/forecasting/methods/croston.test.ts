@@ -65,8 +65,15 @@ describe("crostonMethod", () => {
     const f = fitted.forSeries(0) as CrostonForecaster;
     f.advanceTo(66);
     const state = f.state();
-    expect(state).toMatchObject({ version: 1, method: "croston", origin: 66, sinceDemand: 0 });
+    expect(state).toMatchObject({
+      stateVersion: 1,
+      method: "croston",
+      originSeconds: 66 * 300,
+      stepSeconds: 300,
+      forecaster: { kind: "croston", sinceDemand: 0 },
+    });
+    const snapshot = f.snapshot();
     // Sizes are kept in working units (the series divided by its training magnitude).
-    expect(state.size * state.unit).toBeGreaterThan(3);
+    expect((snapshot.size as number) * snapshot.unit).toBeGreaterThan(3);
   });
 });

@@ -3,6 +3,16 @@ import {
   ErrorCalibrator,
   sortedQuantile,
 } from "../../../../../layers/domain/forecasting/methods/error-calibrator.js";
+import { ErrorCalibratorSnapshotSchema } from "../../../../../layers/domain/forecasting/methods/forecaster-snapshot.js";
+import { decodeFloat32 } from "../../../../../layers/domain/forecasting/methods/state-codec.js";
+
+/** Step `step`'s errors, oldest first, read back from the calibrator's snapshot. */
+function oldestFirst(calibrator: ErrorCalibrator, step: number): number[] {
+  const snapshot = calibrator.snapshot();
+  const errors = Array.from(decodeFloat32(snapshot.errors) ?? []);
+  const before = snapshot.counts.slice(0, step).reduce((a, b) => a + b, 0);
+  return errors.slice(before, before + (snapshot.counts[step] ?? 0));
+}
 
 function sortedOf(calibrator: ErrorCalibrator, step: number, minErrors: number): number[] {
   const out = new Float32Array(calibrator.horizon * calibrator.capacity);
@@ -16,7 +26,7 @@ describe("ErrorCalibrator", () => {
     for (const e of [5, 1, 4, 2]) c.add(0, e);
     expect(c.count(0)).toBe(3);
     expect(sortedOf(c, 0, 1)).toEqual([1, 2, 4]);
-    expect(c.toJSON().errors[0]).toEqual([1, 4, 2]);
+    expect(oldestFirst(c, 0)).toEqual([1, 4, 2]);
   });
 
   it("pools the nearest steps' errors while a step has too few of its own", () => {
@@ -38,15 +48,18 @@ describe("ErrorCalibrator", () => {
     expect(c.total()).toBe(0);
   });
 
-  it("round-trips through JSON and clones independently", () => {
+  it("round-trips through JSON, evicting in the same order, and clones independently", () => {
     const c = new ErrorCalibrator(2, 3);
     for (const e of [0.5, -1, 2, 3]) c.add(1, e);
-    const copy = ErrorCalibrator.fromJSON(JSON.parse(JSON.stringify(c.toJSON())));
-    expect(copy.toJSON()).toEqual(c.toJSON());
+    const json = JSON.parse(JSON.stringify(c.snapshot()));
+    const copy = ErrorCalibrator.restore(ErrorCalibratorSnapshotSchema.parse(json));
+    expect(copy.snapshot()).toEqual(c.snapshot());
+    copy.add(1, 7);
+    expect(oldestFirst(copy, 1)).toEqual([2, 3, 7]);
     const clone = c.clone();
     clone.add(1, 9);
-    expect(c.toJSON().errors[1]).toEqual([-1, 2, 3]);
-    expect(clone.toJSON().errors[1]).toEqual([2, 3, 9]);
+    expect(oldestFirst(c, 1)).toEqual([-1, 2, 3]);
+    expect(oldestFirst(clone, 1)).toEqual([2, 3, 9]);
   });
 });
 

@@ -3,7 +3,6 @@ import { ValidationError } from "../../../../../layers/domain/errors.js";
 import {
   type EtsForecaster,
   etsMethod,
-  resumeEtsForecaster,
 } from "../../../../../layers/domain/forecasting/methods/ets.js";
 import {
   type EtsSpec,
@@ -12,6 +11,7 @@ import {
   etsUpdate,
   etsVarianceFactorsInto,
 } from "../../../../../layers/domain/forecasting/methods/ets-model.js";
+import { restoreForecaster } from "../../../../../layers/domain/forecasting/methods/forecaster-state.js";
 import type { FitContext } from "../../../../../layers/domain/forecasting/methods/method.js";
 import { contextOf, gaussian, seriesOf } from "./series-fixtures.js";
 
@@ -110,7 +110,7 @@ describe("etsMethod", () => {
     const f = fitOne(values, contextOf(daily, 4, { weeklySeasonLength: weekly }), {
       seasonality: "weekly",
     });
-    expect(f.state().spec.period).toBe(weekly);
+    expect(f.snapshot()).toMatchObject({ spec: { period: weekly } });
   });
 
   it("clamps forecasts at zero where the data is non-negative, and only there", () => {
@@ -154,8 +154,8 @@ describe("etsMethod", () => {
       return 100 + noise;
     });
     const context = contextOf(24, 12);
-    const oneStep = fitOne(values, context, { models: ["ANN"] }).state().parameters.alpha;
-    const horizon = fitOne(values, context, { models: ["ANN"], criterion: "horizon" }).state()
+    const oneStep = fitOne(values, context, { models: ["ANN"] }).snapshot().parameters.alpha;
+    const horizon = fitOne(values, context, { models: ["ANN"], criterion: "horizon" }).snapshot()
       .parameters.alpha;
     expect(oneStep).toBeGreaterThan(0.5);
     expect(horizon).toBeLessThan(oneStep / 2);
@@ -181,8 +181,8 @@ describe("etsMethod", () => {
     const direct = fitted.forSeries(0) as EtsForecaster;
     direct.advanceTo(420);
     const saved = JSON.parse(JSON.stringify(direct.state()));
-    expect(saved).toMatchObject({ version: 1, method: "ets", origin: 420 });
-    const resumed = resumeEtsForecaster(saved, values, context);
+    expect(saved).toMatchObject({ stateVersion: 1, method: "ets", originSeconds: 420 * 300 });
+    const resumed = restoreForecaster(saved, seriesOf(values));
     direct.advanceTo(480);
     resumed.advanceTo(480);
     const a = direct.forecast(6);
@@ -194,12 +194,11 @@ describe("etsMethod", () => {
 
   it("rejects a saved state of another version or shape", () => {
     const context = contextOf(24, 6);
-    expect(() => resumeEtsForecaster({ version: 2, method: "ets" }, [1, 2], context)).toThrow(
-      ValidationError,
-    );
+    expect(() => restoreForecaster({ stateVersion: 2, method: "ets" })).toThrow(ValidationError);
     const f = fitOne([1, 2, 3, 4, 5, 6], context);
-    const bad = { ...f.state(), origin: 99 };
-    expect(() => resumeEtsForecaster(bad, [1, 2, 3, 4, 5, 6], context)).toThrow(/origin/);
+    const state = f.state();
+    const bad = { ...state, forecaster: { ...state.forecaster, seasonPos: 3 } };
+    expect(() => restoreForecaster(bad)).toThrow(/forecaster\.seasonPos/);
   });
 
   it("refuses to move an origin backwards or past the series' end", () => {

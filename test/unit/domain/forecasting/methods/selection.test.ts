@@ -131,7 +131,12 @@ describe("shaperMethod", () => {
     const steps = fitted.forSeries(0);
     for (const origin of [610, 650, 651, 700]) steps.advanceTo(origin);
     expect(steps.forecast(6)).toEqual(once.forecast(6));
-    expect(steps.state?.()).toMatchObject({ version: 1, method: "conformal", origin: 700 });
+    expect(steps.state?.()).toMatchObject({
+      stateVersion: 1,
+      method: "shaper",
+      originSeconds: 700 * 300,
+      forecaster: { kind: "conformal" },
+    });
   });
 
   it("is asynchronous only when a candidate is", async () => {
