@@ -8,6 +8,7 @@ import { createAwsClients } from "../layers/adapters/aws-clients.js";
 import { ManualClock, systemClock } from "../layers/adapters/clock.js";
 import { InMemoryAdmissionStore } from "../layers/adapters/local/in-memory-admission-store.js";
 import { InMemoryEventPublisher } from "../layers/adapters/local/in-memory-event-publisher.js";
+import { InMemoryForecastStateStore } from "../layers/adapters/local/in-memory-forecast-state-store.js";
 import { InMemoryForecastStore } from "../layers/adapters/local/in-memory-forecast-store.js";
 import { InMemoryPlanStore } from "../layers/adapters/local/in-memory-plan-store.js";
 import { InMemoryPolicyStore } from "../layers/adapters/local/in-memory-policy-store.js";
@@ -83,6 +84,7 @@ export class LocalSystem {
   private readonly configSource: StaticConfigSource;
   private readonly usageSource: SyntheticUsageSource;
   private readonly fallbackModel = new InProcessForecastModel();
+  private readonly forecastStates = new InMemoryForecastStateStore();
   private readonly sagemakerRuntime;
   private readonly tokens = new Map<string, Promise<string>>();
 
@@ -192,6 +194,7 @@ export class LocalSystem {
       forecastStore: this.forecasts,
       primaryModel: (config: ShaperConfig) => this.endpointModel(config),
       fallbackModel: this.fallbackModel,
+      stateStore: this.forecastStates,
     };
     const users: ForecastUsersResult[] = [];
     for (const shard of shards) users.push(await forecastUsers(forecastDeps, { time, shard }));

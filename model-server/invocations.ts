@@ -14,6 +14,7 @@ import {
   forecastWithModel,
   type ModelSettings,
 } from "../layers/domain/forecasting/series-model.js";
+import { parseDeepArTimestamp } from "../layers/domain/time.js";
 
 /**
  * The model server's `/invocations`: DeepAR's request and response formats in front of the
@@ -207,10 +208,20 @@ async function predict(
     : 0;
   const sampleLevels = Array.from({ length: sampleCount }, (_, i) => (i + 0.5) / sampleCount);
   const levels = [...keys.map(levelOf), ...sampleLevels];
+  // The season is one day of steps, so the step is a day over the season length.
+  const stepSeconds = 86_400 / model.settings.seasonLength;
   const forecasts = await forecastWithModel(
-    instances.map((instance) => ({ values: fromDeepArTarget(instance.target) })),
+    instances.map((instance) => ({
+      values: fromDeepArTarget(instance.target),
+      time: { startSeconds: parseDeepArTimestamp(instance.start) ?? 0, stepSeconds },
+      ...(instance.state === undefined ? {} : { state: instance.state }),
+    })),
     model.settings,
-    { predictionLength: model.predictionLength, quantiles: levels.length > 0 ? levels : [0.5] },
+    {
+      predictionLength: model.predictionLength,
+      quantiles: levels.length > 0 ? levels : [0.5],
+      stateTag: `${model.name}@${model.version}`,
+    },
   );
   return forecasts.map((forecast) => {
     const prediction: { -readonly [K in keyof DeepArPrediction]: DeepArPrediction[K] } = {};
@@ -219,10 +230,8 @@ async function predict(
       const raw = Object.fromEntries(keys.map((key, i) => [key, forecast.quantiles[i] ?? []]));
       prediction.quantiles = rearrangeQuantiles(raw, levelOf);
     }
-    if (sampleCount > 0) {
-      const rows = forecast.quantiles.slice(keys.length);
-      prediction.samples = rows;
-    }
+    if (sampleCount > 0) prediction.samples = forecast.quantiles.slice(keys.length);
+    if (forecast.state !== undefined) prediction.state = forecast.state;
     return prediction;
   });
 }

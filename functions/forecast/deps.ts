@@ -3,6 +3,7 @@ import { DynamoDbUsageStore } from "../../layers/adapters/dynamodb/dynamodb-usag
 import { DynamoDbUserRegistry } from "../../layers/adapters/dynamodb/dynamodb-user-registry.js";
 import { EventBridgeEventPublisher } from "../../layers/adapters/eventbridge/eventbridge-event-publisher.js";
 import { InProcessForecastModel } from "../../layers/adapters/local/in-process-forecast-model.js";
+import { S3ForecastStateStore } from "../../layers/adapters/s3/s3-forecast-state-store.js";
 import { SageMakerForecastModel } from "../../layers/adapters/sagemaker-runtime/sagemaker-forecast-model.js";
 import type { ShaperConfig } from "../../layers/domain/config.js";
 import type { ForecastModel } from "../../layers/ports/forecast-model.js";
@@ -18,13 +19,17 @@ export interface ForecastRuntime {
   readonly fallbackModel: InProcessForecastModel;
   /** The endpoint model for a config (its endpoint name and timeout). */
   readonly primaryModel: (config: ShaperConfig) => ForecastModel;
+  /** Per-series model states between runs (S3, `forecast-state/` in ARTIFACT_BUCKET). */
+  readonly stateStore?: S3ForecastStateStore;
 }
 
 let cached: ForecastRuntime | undefined;
 
 /**
  * The forecast functions' adapters, built on first use and reused while the container lives.
- * Extra environment: `EVENT_BUS_NAME` (default "default"), the bus forecast-error events go to.
+ * Extra environment: `EVENT_BUS_NAME` (default "default"), the bus forecast-error events go to;
+ * `ARTIFACT_BUCKET`, the bucket whose `forecast-state/` prefix keeps per-series model states
+ * (absent: every run refits).
  */
 export function forecastRuntime(): ForecastRuntime {
   cached ??= buildForecastRuntime(awsRuntime());
@@ -42,6 +47,9 @@ function buildForecastRuntime(runtime: AwsRuntime): ForecastRuntime {
       "shaper.forecast",
     ),
     fallbackModel: new InProcessForecastModel(),
+    ...(runtime.env.ARTIFACT_BUCKET
+      ? { stateStore: new S3ForecastStateStore(runtime.aws.s3(), runtime.env.ARTIFACT_BUCKET) }
+      : {}),
     primaryModel: (config) =>
       new SageMakerForecastModel(sagemakerRuntime, {
         endpointName: config.forecast.endpointName,
@@ -70,6 +78,7 @@ export async function forecastUsersDeps(rt: ForecastRuntime): Promise<ForecastUs
     forecastStore,
     primaryModel: rt.primaryModel,
     fallbackModel: rt.fallbackModel,
+    ...(rt.stateStore ? { stateStore: rt.stateStore } : {}),
   };
 }
 

@@ -99,4 +99,36 @@ export class ArtifactStore extends Construct {
       },
     ]);
   }
+
+  /**
+   * Lets a role read and replace the forecasting model's per-series states, the objects under
+   * `forecast-state/` (one per user and pool); nothing else in the bucket.
+   *
+   * @param role the forecast function's role
+   */
+  grantForecastStates(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${FORECAST_STATE_PREFIX}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": [`${FORECAST_STATE_PREFIX}*`] } },
+      }),
+    );
+    acknowledgeAll(role, [
+      {
+        id: arnWildcardFinding(this.bucket, `/${FORECAST_STATE_PREFIX}*`),
+        reason:
+          "Forecast states are one object per user and pool, named at run time; the grant covers the forecast-state/ prefix of this bucket only.",
+      },
+    ]);
+  }
 }
+
+/** Key prefix of the forecasting model's per-series states (S3ForecastStateStore's default). */
+export const FORECAST_STATE_PREFIX = "forecast-state/";

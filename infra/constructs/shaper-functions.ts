@@ -121,7 +121,10 @@ export class ShaperFunctions extends Construct {
     tables.grant(this.collectPools.role, "registry", "read");
 
     // forecast --------------------------------------------------------------------------------
-    const forecastEnvironment = { EVENT_BUS_NAME: eventBusName };
+    const forecastEnvironment = {
+      EVENT_BUS_NAME: eventBusName,
+      ARTIFACT_BUCKET: props.artifacts.bucket.bucketName,
+    };
     this.forecastShard = make(
       "ForecastShard",
       "functions/forecast/shard.ts",
@@ -146,6 +149,7 @@ export class ShaperFunctions extends Construct {
       tables.grant(fn.role, "forecasts", "readWrite");
       bus.grantPutEventsTo(fn.role);
     }
+    props.artifacts.grantForecastStates(this.forecastShard.role);
 
     // shape -----------------------------------------------------------------------------------
     this.plan = make(

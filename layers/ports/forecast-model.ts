@@ -7,6 +7,8 @@ export interface ForecastInstance {
   /** Categorical features (e.g. the tier's index). */
   readonly cat?: readonly number[];
   readonly dynamicFeat?: readonly (readonly number[])[];
+  /** The `state` this model returned for the series last time; it resumes instead of refitting. */
+  readonly state?: unknown;
 }
 
 export interface ForecastOptions {
@@ -24,6 +26,8 @@ export interface ForecastOptions {
 export interface ForecastOutput {
   readonly mean: number[];
   readonly quantiles: Record<string, number[]>;
+  /** The series' state to give back with its next forecast (opaque; absent if the model keeps none). */
+  readonly state?: unknown;
 }
 
 export interface ModelIdentity {

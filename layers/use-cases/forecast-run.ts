@@ -55,19 +55,22 @@ export function forecastOptions(config: ShaperConfig): ForecastOptions {
 
 /**
  * The model instances of one series group: each resource's history with the missing values
- * before the first observation dropped, and the tier as its category.
+ * before the first observation dropped, the tier as its category, and the model's state of the
+ * series from the last run when there is one.
  */
 export function seriesInstances(
   series: Partial<Record<Resource, GridSeries>>,
   resources: readonly Resource[],
   category: number,
   intervalSeconds: number,
+  states?: Partial<Record<Resource, unknown>>,
 ): ForecastInstance[] {
   return resources.map((resource) => {
     const full = series[resource];
     if (!full) throw new RangeError(`No series was built for resource ${resource}.`);
     const { start, target } = trimLeadingMissing(full, intervalSeconds);
-    return { start, target, cat: [category] };
+    const state = states?.[resource];
+    return { start, target, cat: [category], ...(state === undefined ? {} : { state }) };
   });
 }
 

@@ -16,6 +16,7 @@ import { buildUsageSeries, type GridSeries } from "../domain/forecasting/usage-s
 import type { Resource } from "../domain/resources.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
+import type { ForecastStateStore, SeriesStates } from "../ports/forecast-state-store.js";
 import type { ForecastStore } from "../ports/forecast-store.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import type { UserRegistry } from "../ports/user-registry.js";
@@ -43,6 +44,11 @@ export interface ForecastUsersDeps {
   readonly readConcurrency?: number;
   /** Model calls in flight at once. @default 4 */
   readonly batchConcurrency?: number;
+  /**
+   * Where each series' model state is kept between runs, so the model resumes instead of
+   * refitting. Absent: every run refits. A failing store costs refits, never the run.
+   */
+  readonly stateStore?: ForecastStateStore;
 }
 
 export interface ForecastUsersInput {
@@ -70,6 +76,11 @@ export interface ForecastUsersResult {
   readonly fallbackReasons: readonly string[];
   /** Points of previous forecasts scored against arrived actuals. */
   readonly scoredPoints: number;
+  /** Series whose model state was given to the model / returned by it. */
+  readonly statesRead: number;
+  readonly statesWritten: number;
+  /** State store reads or writes that failed (the series were refitted; nothing else changed). */
+  readonly stateErrors: number;
   readonly errorByTier: Readonly<Record<string, ForecastErrorSummary>>;
   /** wQL over every scored point of the shard; absent when nothing could be scored. */
   readonly wql?: number;
@@ -83,6 +94,8 @@ interface UserPoolWork {
   readonly series: Partial<Record<Resource, GridSeries>>;
   readonly previousError: ForecastErrorSummary;
   readonly coldStart: boolean;
+  /** The model states stored for this user's series in the pool. */
+  readonly states?: SeriesStates;
 }
 
 /**
@@ -111,7 +124,9 @@ export async function forecastUsers(
   for await (const page of deps.userRegistry.listUsersInShard(input.shard, config.shardCount)) {
     const work = (
       await mapConcurrently(page, deps.readConcurrency ?? 16, (user) =>
-        readUser(deps, config, run, user),
+        readUser(deps, config, run, user, () => {
+          tally.counts.stateErrors++;
+        }),
       )
     ).flat();
     const batches = batchGroups(work, (w) => w.resources.length, config.forecast.batchSize);
@@ -122,6 +137,8 @@ export async function forecastUsers(
     const forecasts = answered.flatMap(({ batch, answer }) => assemble(config, run, batch, answer));
     await deps.forecastStore.putForecasts(forecasts);
     tally.addPage(page.length, work, answered, forecasts.length);
+    if (deps.stateStore)
+      await storeStates(deps.stateStore, answered, deps.readConcurrency ?? 16, tally);
   }
   await deps.forecastStore.putErrorSummary(run.runId, input.shard, tally.errorByTier);
   return tally.result(input.shard, run);
@@ -131,7 +148,10 @@ export async function forecastUsers(
 class ShardTally {
   readonly errorByTier: Record<string, ForecastErrorSummary> = {};
   private readonly fallbackReasons = new Set<string>();
-  private readonly counts = {
+  readonly counts = {
+    statesRead: 0,
+    statesWritten: 0,
+    stateErrors: 0,
     users: 0,
     forecasts: 0,
     series: 0,
@@ -154,6 +174,7 @@ class ShardTally {
       accumulateError(this.errorByTier, item.user.tier, item.previousError);
       c.scoredPoints += item.previousError.points;
       c.series += item.resources.length;
+      c.statesRead += Object.keys(item.states ?? {}).length;
       if (item.coldStart) c.coldStartSeries += item.resources.length;
     }
     for (const { answer } of answered) {
@@ -215,7 +236,56 @@ function instancesOf(config: ShaperConfig, run: RunWindow, work: UserPoolWork): 
     work.resources,
     tierCategory(config, work.user.tier),
     run.grid.intervalSeconds,
+    work.states,
   );
+}
+
+/**
+ * Stores the states the model returned, one write per user and pool; a failed write is counted
+ * (the next run refits those series) and does not fail the run: forecasts are already stored.
+ */
+async function storeStates(
+  store: ForecastStateStore,
+  answered: readonly { readonly batch: readonly UserPoolWork[]; readonly answer: ModelAnswer }[],
+  concurrency: number,
+  tally: ShardTally,
+): Promise<void> {
+  const writes: { work: UserPoolWork; states: SeriesStates }[] = [];
+  for (const { batch, answer } of answered) {
+    let next = 0;
+    for (const work of batch) {
+      const states: SeriesStates = {};
+      for (const resource of work.resources) {
+        const state = answer.outputs[next++]?.state;
+        if (state !== undefined) states[resource] = state;
+      }
+      if (Object.keys(states).length > 0) writes.push({ work, states });
+    }
+  }
+  await mapConcurrently(writes, concurrency, async ({ work, states }) => {
+    try {
+      await store.putStates(work.user.userId, work.pool, states);
+      tally.counts.statesWritten += Object.keys(states).length;
+    } catch {
+      tally.counts.stateErrors++;
+    }
+  });
+}
+
+/** The stored states of a user's series in a pool; a failed read counts and means "none". */
+async function readStates(
+  store: ForecastStateStore | undefined,
+  userId: string,
+  pool: string,
+  onError: () => void,
+): Promise<SeriesStates | undefined> {
+  if (!store) return undefined;
+  try {
+    return await store.getStates(userId, pool);
+  } catch {
+    onError();
+    return undefined;
+  }
 }
 
 async function readUser(
@@ -223,15 +293,17 @@ async function readUser(
   config: ShaperConfig,
   run: RunWindow,
   user: User,
+  onStateError: () => void,
 ): Promise<UserPoolWork[]> {
   const work: UserPoolWork[] = [];
   for (const pool of userPools(user, config)) {
     const poolConfig = config.pools[pool];
     if (!poolConfig) continue;
     const resources = poolResources(poolConfig);
-    const [records, previous] = await Promise.all([
+    const [records, previous, states] = await Promise.all([
       deps.usageStore.getUsage(user.userId, pool, run.grid.from, run.grid.to),
       deps.forecastStore.getUserForecast(pool, user.userId),
+      readStates(deps.stateStore, user.userId, pool, onStateError),
     ]);
     const series = buildUsageSeries(records, resources, run.grid);
     work.push({
@@ -241,6 +313,7 @@ async function readUser(
       series,
       previousError: errorOfPrevious(previous, series, run),
       coldStart: resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false)),
+      ...(states ? { states } : {}),
     });
   }
   return work;

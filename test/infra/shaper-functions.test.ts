@@ -251,15 +251,25 @@ describe("ShaperFunctions in the stack", () => {
     }
   });
 
-  it("lets only the train step write artefacts and only train and validate read them", () => {
+  it("lets only the train step write artefacts, only train and validate read them, and forecast-shard only its states", () => {
+    const states = (r: string) => r.includes("forecast-state/");
     for (const service of SERVICES) {
-      const actions = actionsOn(service, (r) => r.includes("ArtifactsBucket"));
+      const actions = actionsOn(service, (r) => r.includes("ArtifactsBucket") && !states(r));
       if (service === "retrain-train")
         expect(actions).toEqual(["s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
       else if (service === "retrain-validate")
         expect(actions).toEqual(["s3:GetObject", "s3:ListBucket"]);
+      // Listing, conditioned on the forecast-state/ prefix (checked below).
+      else if (service === "forecast-shard") expect(actions).toEqual(["s3:ListBucket"]);
       else expect(actions, service).toEqual([]);
+      const onStates = actionsOn(service, (r) => r.includes("ArtifactsBucket") && states(r));
+      if (service === "forecast-shard") expect(onStates).toEqual(["s3:GetObject", "s3:PutObject"]);
+      else expect(onStates, service).toEqual([]);
     }
+    const listing = (statementsByService["forecast-shard"] ?? []).find((s) =>
+      [s.Action].flat().includes("s3:ListBucket"),
+    );
+    expect(JSON.stringify(listing?.Condition)).toContain("forecast-state/*");
     expect(JSON.stringify(template.findResources("AWS::IAM::Policy"))).not.toMatch(
       /"s3:(\*|Delete)/,
     );

@@ -54,15 +54,24 @@ export class InProcessForecastModel implements ForecastModel {
       weeklySeasonLength: 7 * day,
     };
     const forecasts = await forecastWithModel(
-      instances.map((instance) => ({ values: instance.target })),
+      instances.map((instance) => ({
+        values: instance.target,
+        time: { startSeconds: instance.start, stepSeconds: options.intervalSeconds },
+        ...(instance.state === undefined ? {} : { state: instance.state }),
+      })),
       settings,
-      { predictionLength, quantiles: options.quantiles },
+      {
+        predictionLength,
+        quantiles: options.quantiles,
+        stateTag: `${this.identity.model}@${this.identity.modelVersion}`,
+      },
     );
     return forecasts.map((f) => ({
       mean: f.mean,
       quantiles: rearrangeQuantiles(
         Object.fromEntries(options.quantiles.map((q, i) => [quantileKey(q), f.quantiles[i] ?? []])),
       ),
+      ...(f.state === undefined ? {} : { state: f.state }),
     }));
   }
 }

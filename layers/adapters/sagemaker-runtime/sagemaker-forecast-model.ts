@@ -199,7 +199,11 @@ export class SageMakerForecastModel implements ForecastModel {
     const quantiles = rearrangeQuantiles(
       Object.fromEntries(keys.map((k) => [k, cut(prediction.quantiles?.[k])])),
     );
-    return { mean: cut(prediction.mean), quantiles };
+    return {
+      mean: cut(prediction.mean),
+      quantiles,
+      ...(prediction.state === undefined ? {} : { state: prediction.state }),
+    };
   }
 
   private malformed(problem: string, body: string): DependencyError {

@@ -56,6 +56,11 @@ export const DeepArInstanceSchema = z.object({
   dynamic_feat: z
     .array(z.array(z.number({ error: "must be a finite number (no missing values)" })))
     .optional(),
+  /**
+   * shaper's extension (not DeepAR's): the state the model returned for this series last time,
+   * opaque to the caller; the model resumes from it instead of refitting (series-model.ts).
+   */
+  state: z.unknown().optional(),
 });
 export type DeepArInstance = z.infer<typeof DeepArInstanceSchema>;
 
@@ -123,6 +128,8 @@ export const DeepArPredictionSchema = z.object({
   mean: FiniteArraySchema.optional(),
   quantiles: z.record(z.string(), FiniteArraySchema).optional(),
   samples: z.array(FiniteArraySchema).optional(),
+  /** shaper's extension: the series' state to send back next time (opaque). */
+  state: z.unknown().optional(),
 });
 export type DeepArPrediction = z.infer<typeof DeepArPredictionSchema>;
 
@@ -138,6 +145,8 @@ export interface SeriesInstance {
   readonly target: readonly number[];
   readonly cat?: readonly number[];
   readonly dynamicFeat?: readonly (readonly number[])[];
+  /** The model's state for the series from its last forecast (opaque). */
+  readonly state?: unknown;
 }
 
 /** Writes a series as a DeepAR instance (NaN and other non-finite values become "NaN"). */
@@ -147,6 +156,7 @@ export function toDeepArInstance(series: SeriesInstance): DeepArInstance {
     target: series.target.map((v) => (Number.isFinite(v) ? v : DEEPAR_MISSING)),
     ...(series.cat ? { cat: [...series.cat] } : {}),
     ...(series.dynamicFeat ? { dynamic_feat: series.dynamicFeat.map((f) => [...f]) } : {}),
+    ...(series.state === undefined ? {} : { state: series.state }),
   };
 }
 

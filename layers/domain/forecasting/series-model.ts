@@ -1,4 +1,5 @@
-import type { FittedMethod, SeriesForecaster } from "./methods/method.js";
+import { forecastFromState, parseForecasterState } from "./methods/forecaster-state.js";
+import type { FittedMethod, QuantileForecast, SeriesForecaster } from "./methods/method.js";
 import { shaperMethod } from "./methods/selection.js";
 import { forecastSeasonalNaive } from "./seasonal-naive.js";
 
@@ -14,6 +15,12 @@ import { forecastSeasonalNaive } from "./seasonal-naive.js";
  * - "seasonal-naive": the floor, with a trained interval scale (seasonal-naive.ts).
  * A series the shaper method cannot fit (it throws) is answered by seasonal naive, so a batch
  * always gets an answer; the result says which series fell back.
+ *
+ * Incremental use: given the series' time grid, each shaper forecast comes with a `state` (the
+ * forecaster's versioned JSON state, methods/forecaster-state.ts, tagged with the model version).
+ * Given back with the next call, it resumes the forecaster over the new observations instead of
+ * refitting; a state of another model version, quantile set or horizon, or one that cannot be
+ * read, is set aside and the series refitted (the result says why).
  */
 
 /** What a model of each kind is configured with (the artefact's fields). */
@@ -42,6 +49,13 @@ export interface ShaperSettings {
 /** One series to forecast: history oldest first, NaN where missing. */
 export interface SeriesHistory {
   readonly values: ArrayLike<number>;
+  /**
+   * Epoch seconds of values[0] and the step: with them the shaper method returns a state and can
+   * resume from one; without, it refits every call and returns none.
+   */
+  readonly time?: { readonly startSeconds: number; readonly stepSeconds: number };
+  /** What this model returned as the series' `state` last time (opaque to callers). */
+  readonly state?: unknown;
 }
 
 export interface SeriesModelRequest {
@@ -51,6 +65,11 @@ export interface SeriesModelRequest {
   readonly quantiles: readonly number[];
   /** Seed for anything random in fitting. @default 1 */
   readonly seed?: number;
+  /**
+   * The model's version, written into every state and required of states given back: a state of
+   * another version (a retrain promoted a new model) is set aside and the series refitted.
+   */
+  readonly stateTag?: string;
 }
 
 export interface SeriesModelForecast {
@@ -59,6 +78,16 @@ export interface SeriesModelForecast {
   readonly quantiles: number[][];
   /** Set when the series was answered by seasonal naive because the shaper method failed. */
   readonly fallbackReason?: string;
+  /** The state to give back with this series next time (shaper with `time` only). */
+  readonly state?: ModelState;
+  /** "resumed" from the given state, or "fitted" (why the state was not used, if one was given). */
+  readonly origin?: { readonly how: "resumed" } | { readonly how: "fitted"; readonly why?: string };
+}
+
+/** The state a series carries between calls: the model version and the forecaster's state. */
+export interface ModelState {
+  readonly model: string;
+  readonly forecaster: unknown;
 }
 
 /**
@@ -81,10 +110,16 @@ export async function forecastWithModel(
   }
   const levels = sortedLevels(request.quantiles);
   const rowOf = request.quantiles.map((q) => levels.indexOf(q));
+  const tag = request.stateTag ?? "untagged";
+  const results: (SeriesModelForecast | undefined)[] = series.map((s) =>
+    resumed(s, tag, levels, rowOf, request.predictionLength),
+  );
+  const toFit = series.flatMap((_, i) => (results[i]?.origin?.how === "resumed" ? [] : [i]));
+  if (toFit.length === 0) return results as SeriesModelForecast[];
   let fitted: FittedMethod;
   try {
     fitted = await fitShaper(
-      series.map((s) => s.values),
+      toFit.map((i) => series[i] as SeriesHistory),
       undefined,
       settings,
       request.predictionLength,
@@ -93,23 +128,86 @@ export async function forecastWithModel(
     );
   } catch (error) {
     const reason = `the shaper method could not be fitted (${(error as Error).message})`;
-    return series.map((s) => ({
-      ...seasonalNaiveForecast(s.values, seasonalNaiveOf(settings), request),
-      fallbackReason: reason,
-    }));
+    for (const i of toFit) {
+      const s = series[i] as SeriesHistory;
+      results[i] = {
+        ...seasonalNaiveForecast(s.values, seasonalNaiveOf(settings), request),
+        fallbackReason: reason,
+      };
+    }
+    return results as SeriesModelForecast[];
   }
-  return series.map((s, i) => {
+  toFit.forEach((i, k) => {
+    const s = series[i] as SeriesHistory;
+    const why = results[i]?.origin?.how === "fitted" ? results[i]?.origin : { how: "fitted" };
     try {
-      const forecaster = fitted.forSeries(i);
+      const forecaster = fitted.forSeries(k);
       forecaster.advanceTo(s.values.length);
-      return rowsOf(forecaster, request.predictionLength, rowOf);
+      const out = rowsOf(forecaster.forecast(request.predictionLength), rowOf);
+      const state = s.time ? saveState(forecaster, tag) : undefined;
+      results[i] = { ...out, ...(state ? { state } : {}), origin: why as { how: "fitted" } };
     } catch (error) {
-      return {
+      results[i] = {
         ...seasonalNaiveForecast(s.values, seasonalNaiveOf(settings), request),
         fallbackReason: `the shaper method failed on this series (${(error as Error).message})`,
       };
     }
   });
+  return results as SeriesModelForecast[];
+}
+
+/**
+ * The forecast of a series resumed from its state, when it has a usable one; else undefined, or
+ * a marker saying why the state was set aside (the series is then refitted).
+ */
+function resumed(
+  s: SeriesHistory,
+  tag: string,
+  levels: readonly number[],
+  rowOf: readonly number[],
+  predictionLength: number,
+): SeriesModelForecast | undefined {
+  if (s.state === undefined || !s.time) return undefined;
+  const setAside = (why: string): SeriesModelForecast => ({
+    mean: [],
+    quantiles: [],
+    origin: { how: "fitted", why },
+  });
+  const envelope = s.state as Partial<ModelState> | null;
+  if (typeof envelope !== "object" || envelope === null || envelope.model !== tag) {
+    return setAside(`the state is of another model (${String(envelope?.model)}, serving ${tag})`);
+  }
+  try {
+    const header = parseForecasterState(envelope.forecaster);
+    if (header.horizon < predictionLength) {
+      return setAside(`the state forecasts ${header.horizon} steps; ${predictionLength} asked`);
+    }
+    if (header.quantiles.join() !== levels.join()) {
+      return setAside("the state's quantile levels differ from those asked");
+    }
+    const { forecast, state } = forecastFromState(
+      envelope.forecaster,
+      { values: s.values, ...s.time },
+      predictionLength,
+    );
+    return {
+      ...rowsOf(forecast, rowOf),
+      state: { model: tag, forecaster: state },
+      origin: { how: "resumed" },
+    };
+  } catch (error) {
+    return setAside(`the state could not be resumed (${(error as Error).message})`);
+  }
+}
+
+/** The forecaster's state, or undefined when it cannot save one (a member without state). */
+function saveState(forecaster: SeriesForecaster, tag: string): ModelState | undefined {
+  try {
+    const state = forecaster.state?.();
+    return state === undefined ? undefined : { model: tag, forecaster: state };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One forecast of a rolling-origin run: where it starts and what it said. */
@@ -170,7 +268,7 @@ export async function forecastRollingOrigins(
     const forecaster = fitted.forSeries(i);
     return (origins[i] ?? []).map((origin) => {
       forecaster.advanceTo(origin - (offsets[i] as number));
-      return { origin, forecast: rowsOf(forecaster, request.predictionLength, rowOf) };
+      return { origin, forecast: rowsOf(forecaster.forecast(request.predictionLength), rowOf) };
     });
   });
 }
@@ -180,7 +278,7 @@ function sortedLevels(quantiles: readonly number[]): number[] {
 }
 
 async function fitShaper(
-  values: readonly ArrayLike<number>[],
+  values: readonly (ArrayLike<number> | SeriesHistory)[],
   trainEnd: readonly number[] | undefined,
   settings: ShaperSettings,
   horizon: number,
@@ -190,12 +288,22 @@ async function fitShaper(
   return await shaperMethod(
     settings.switchMargin === undefined ? {} : { switchMargin: settings.switchMargin },
   ).fit(
-    values.map((v, i) => ({
-      id: String(i),
-      values: v instanceof Float64Array ? v : Float64Array.from(v),
-      startSeconds: 0,
-      stepSeconds: 1,
-    })),
+    values.map((v, i) => {
+      // Typed arrays have a `values` method: tell them from a SeriesHistory by being array-like.
+      const history: SeriesHistory =
+        ArrayBuffer.isView(v) || Array.isArray(v)
+          ? { values: v as ArrayLike<number> }
+          : (v as SeriesHistory);
+      return {
+        id: String(i),
+        values:
+          history.values instanceof Float64Array
+            ? history.values
+            : Float64Array.from(history.values),
+        startSeconds: history.time?.startSeconds ?? 0,
+        stepSeconds: history.time?.stepSeconds ?? 1,
+      };
+    }),
     {
       seasonLength: settings.seasonLength,
       ...(settings.weeklySeasonLength === undefined
@@ -209,12 +317,7 @@ async function fitShaper(
   );
 }
 
-function rowsOf(
-  forecaster: SeriesForecaster,
-  predictionLength: number,
-  rowOf: readonly number[],
-): SeriesModelForecast {
-  const out = forecaster.forecast(predictionLength);
+function rowsOf(out: QuantileForecast, rowOf: readonly number[]): SeriesModelForecast {
   const mean = Array.from(out.mean, clean);
   return { mean, quantiles: rowOf.map((row) => Array.from(out.quantiles[row] ?? [], clean)) };
 }

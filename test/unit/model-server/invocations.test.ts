@@ -114,4 +114,34 @@ describe("model server invocations with the shaper model", () => {
     expect(predictions[0]?.quantiles["0.5"]?.[0]).toBeCloseTo(10, 0);
     expect(predictions[1]?.quantiles["0.5"]?.[0]).toBeCloseTo(30, -1);
   });
+
+  it("returns each series' state and resumes from it when it comes back with the next request", async () => {
+    const target = Array.from(
+      { length: 24 * 8 },
+      (_, t) => 10 + 4 * Math.sin((2 * Math.PI * t) / 24),
+    );
+    const ask = async (instance: Record<string, unknown>) => {
+      const response = await invoke(shaper, {
+        contentType: undefined,
+        accept: undefined,
+        body: JSON.stringify({ instances: [instance] }),
+      });
+      expect(response.status).toBe(200);
+      return (
+        JSON.parse(response.body) as {
+          predictions: { state?: { model: string; forecaster: { originSeconds: number } } }[];
+        }
+      ).predictions[0];
+    };
+    const first = await ask({ start: "2026-11-20 00:00:00", target });
+    expect(first?.state?.model).toBe("shaper@t");
+    const start = Date.UTC(2026, 10, 20) / 1000;
+    expect(first?.state?.forecaster.originSeconds).toBe(start + target.length * 3_600);
+    const second = await ask({
+      start: "2026-11-20 00:00:00",
+      target: [...target, 10],
+      state: first?.state,
+    });
+    expect(second?.state?.forecaster.originSeconds).toBe(start + (target.length + 1) * 3_600);
+  });
 });

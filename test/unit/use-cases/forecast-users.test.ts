@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InMemoryForecastStateStore } from "../../../layers/adapters/local/in-memory-forecast-state-store.js";
 import { InMemoryForecastStore } from "../../../layers/adapters/local/in-memory-forecast-store.js";
 import { InMemoryUsageStore } from "../../../layers/adapters/local/in-memory-usage-store.js";
 import { InMemoryUserRegistry } from "../../../layers/adapters/local/in-memory-user-registry.js";
@@ -262,5 +263,53 @@ describe("forecastUsers", () => {
   it("refuses a shard outside the configured shard count", async () => {
     const { deps } = await setup(new RecordingModel());
     await expect(forecastUsers(deps, { time: TIME, shard: 1 })).rejects.toThrow(ValidationError);
+  });
+});
+
+describe("forecastUsers with a state store", () => {
+  const originOf = (state: unknown) =>
+    (state as { forecaster: { originSeconds: number } }).forecaster.originSeconds;
+
+  it("stores each series' model state and gives it back on the next run, which resumes from it", async () => {
+    const primary = new RecordingModel();
+    const { deps, usage } = await setup(primary);
+    const states = new InMemoryForecastStateStore();
+    const first = await forecastUsers({ ...deps, stateStore: states }, { time: TIME, shard: 0 });
+    expect(first.statesRead).toBe(0);
+    expect(first.statesWritten).toBe(first.series);
+    const saved = await states.getStates("acme", "cpu");
+    expect(originOf(saved?.vcpu)).toBe(END);
+
+    await usage.putUsage([
+      { userId: "acme", pool: "cpu", intervalStart: END, usage: { vcpu: 9, memoryGiB: 32 } },
+    ]);
+    const second = await forecastUsers(
+      { ...deps, stateStore: states },
+      { time: TIME + INTERVAL, shard: 0 },
+    );
+    expect(second.statesRead).toBe(first.series);
+    const sent = primary.calls.at(-1)?.instances ?? [];
+    expect(sent.filter((i) => i.state !== undefined)).toHaveLength(first.series);
+    // The resumed forecaster absorbed the new interval: its origin moved one step.
+    expect(originOf((await states.getStates("acme", "cpu"))?.vcpu)).toBe(END + INTERVAL);
+    expect(second.stateErrors).toBe(0);
+  });
+
+  it("refits and still stores every forecast when the state store fails, counting the failures", async () => {
+    const { deps, forecasts } = await setup(new RecordingModel());
+    const broken = {
+      getStates: async () => {
+        throw new DependencyError("S3", "reading forecast states failed", { retryable: true });
+      },
+      putStates: async () => {
+        throw new DependencyError("S3", "writing forecast states failed", { retryable: true });
+      },
+    };
+    const result = await forecastUsers({ ...deps, stateStore: broken }, { time: TIME, shard: 0 });
+    expect(result.forecasts).toBe(7);
+    expect(result.statesWritten).toBe(0);
+    // One failed read per user and pool (7), one failed write per user and pool (7).
+    expect(result.stateErrors).toBe(14);
+    expect(await forecasts.getUserForecast("cpu", "acme")).toBeDefined();
   });
 });
