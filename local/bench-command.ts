@@ -15,6 +15,12 @@ import { forecastSeasonalNaive } from "../layers/domain/forecasting/seasonal-nai
 import { planPool, type UserFootprint } from "../layers/domain/planning/capacity-plan.js";
 import { admitRequest } from "../layers/use-cases/admit-request.js";
 import { startModelServer } from "../model-server/server.js";
+import {
+  DEFAULT_TRACE_DATA_DIR,
+  type ForecastBenchOptions,
+  type ForecastBenchResult,
+  runForecastBench,
+} from "./forecast-bench.js";
 import { localTokenSettings } from "./local-signing-key.js";
 import { LocalSystem } from "./local-system.js";
 import { withGeneratedUsers } from "./start-command.js";
@@ -24,6 +30,8 @@ import { hashUnit } from "./workload.js";
 /**
  * `npm run bench`: speed of the hot paths on this machine, printed as a table and written as
  * JSON. Inputs are synthetic and seeded (same sizes every run); figures go in docs/benchmarks.md.
+ * First, unless skipped, the forecast speed section of issue 3 (local/forecast-bench.ts), written
+ * under `forecastSpeed` in the same JSON.
  */
 
 export interface BenchResult {
@@ -264,48 +272,92 @@ async function localCycleBench(config: ShaperConfig): Promise<BenchResult> {
   }
 }
 
-/** Runs every benchmark, prints the table and writes the JSON. */
-export async function runBench(options: {
+/** What `npm run bench` runs and where it reports. */
+export interface BenchOptions {
   readonly configFile: URL;
   readonly jsonPath: string;
   readonly print: (line: string) => void;
-}): Promise<BenchResult[]> {
+  /** Progress lines (stderr by default). */
+  readonly progress?: (line: string) => void;
+  /** Run the hot-path benchmarks (false: the forecast speed section only). @default true */
+  readonly hotPaths?: boolean;
+  /**
+   * The forecast speed section of issue 3 (local/forecast-bench.ts: shaper against statsforecast
+   * AutoETS on series cut from the traces), or false to skip it. @default 10,000 series
+   */
+  readonly forecast?:
+    | Partial<Omit<ForecastBenchOptions, "print" | "progress" | "jsonPath">>
+    | false;
+}
+
+/** Everything `npm run bench` writes to its JSON file. */
+export interface BenchReport {
+  readonly date: string;
+  readonly machine: Readonly<Record<string, string | number>>;
+  readonly results: BenchResult[];
+  /** Present unless the forecast section was skipped. */
+  readonly forecastSpeed?: ForecastBenchResult;
+}
+
+/** Runs every benchmark, prints the table and writes the JSON. */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`  ${line}\n`));
   const { readFileSync } = await import("node:fs");
   const config = withGeneratedUsers(
     parseConfig(JSON.parse(readFileSync(options.configFile, "utf8"))),
     24,
   );
+  // The forecast section runs first, so the memory it reports (the whole Node process tree,
+  // this process included) does not carry the hot paths' heap.
+  let forecastSpeed: ForecastBenchResult | undefined;
+  if (options.forecast !== false) {
+    forecastSpeed = await runForecastBench({
+      dataDir: DEFAULT_TRACE_DATA_DIR,
+      ...options.forecast,
+      print: options.print,
+      progress,
+    });
+    options.print("");
+  }
   const results: BenchResult[] = [];
-  const steps: Array<[string, () => Promise<BenchResult | BenchResult[]>]> = [
-    ["fair share", fairShareBench],
-    ["plan", () => planBench(config)],
-    ["forecast", forecastBench],
-    ["model server", modelServerBench],
-    ["admission", () => admissionBench(config)],
-    ["local cycle", () => localCycleBench(config)],
-  ];
+  const steps: Array<[string, () => Promise<BenchResult | BenchResult[]>]> =
+    options.hotPaths === false
+      ? []
+      : [
+          ["fair share", fairShareBench],
+          ["plan", () => planBench(config)],
+          ["forecast", forecastBench],
+          ["model server", modelServerBench],
+          ["admission", () => admissionBench(config)],
+          ["local cycle", () => localCycleBench(config)],
+        ];
   for (const [label, step] of steps) {
-    process.stderr.write(`  running ${label}…\n`);
+    progress(`running ${label}…`);
     const out = await step();
     results.push(...(Array.isArray(out) ? out : [out]));
   }
-  options.print(
-    formatTable(
-      ["benchmark", "value", "unit", "what"],
-      results.map((r) => [r.name, Math.round(r.value * 100) / 100, r.unit, r.what]),
-    ),
-  );
+  if (results.length > 0) {
+    options.print(
+      formatTable(
+        ["benchmark", "value", "unit", "what"],
+        results.map((r) => [r.name, Math.round(r.value * 100) / 100, r.unit, r.what]),
+      ),
+    );
+  }
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? "unknown",
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
   };
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine,
+    results,
+    ...(forecastSpeed ? { forecastSpeed } : {}),
+  };
   mkdirSync(path.dirname(path.resolve(options.jsonPath)), { recursive: true });
-  writeFileSync(
-    options.jsonPath,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`,
-  );
+  writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   options.print(`\nWrote ${options.jsonPath}`);
-  return results;
+  return report;
 }

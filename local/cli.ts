@@ -182,19 +182,44 @@ program
 program
   .command("bench")
   .description(
-    "Measure the hot paths (fair share, plan, forecast, model server, admission, local cycle); print a table, write JSON",
+    "Measure forecast speed against statsforecast AutoETS, then the hot paths (fair share, plan, forecast, model server, admission, local cycle); print tables, write JSON",
   )
   .option("--json <file>", "where to write the results", "out/bench.json")
-  .action(async (opts: { json: string }) => {
-    process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-    process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-    const { runBench } = await import("./bench-command.js");
-    await runBench({
-      configFile: DEFAULT_CONFIG,
-      jsonPath: opts.json,
-      print: (line) => console.log(line),
-    });
-  });
+  .option(
+    "--forecast-series <n>",
+    "series in the forecast speed section (shaper vs statsforecast AutoETS, issue 3)",
+    positiveInt("--forecast-series"),
+    10_000,
+  )
+  .option("--skip-forecast", "skip the forecast speed section", false)
+  .option("--forecast-only", "run only the forecast speed section", false)
+  .option("--forecast-skip-peer", "forecast speed section: time shaper only", false)
+  .action(
+    async (opts: {
+      json: string;
+      forecastSeries: number;
+      skipForecast: boolean;
+      forecastOnly: boolean;
+      forecastSkipPeer: boolean;
+    }) => {
+      process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+      process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+      if (opts.skipForecast && opts.forecastOnly)
+        throw new InvalidArgumentError("--skip-forecast and --forecast-only exclude each other.");
+      if (opts.forecastSeries < 1)
+        throw new InvalidArgumentError("--forecast-series must be at least 1.");
+      const { runBench } = await import("./bench-command.js");
+      await runBench({
+        configFile: DEFAULT_CONFIG,
+        jsonPath: opts.json,
+        print: (line) => console.log(line),
+        hotPaths: !opts.forecastOnly,
+        forecast: opts.skipForecast
+          ? false
+          : { series: opts.forecastSeries, skipPeer: opts.forecastSkipPeer },
+      });
+    },
+  );
 
 program
   .command("backtest")

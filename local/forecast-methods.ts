@@ -8,7 +8,7 @@ import { seasonalNaiveMethod } from "../layers/domain/forecasting/methods/season
 import { shaperMethod } from "../layers/domain/forecasting/methods/selection.js";
 
 /**
- * The forecasting methods the `shaper backtest` command and `npm run bench:forecast` can run, by
+ * The forecasting methods the `shaper backtest` command and the forecast speed bench of `npm run bench` can run, by
  * name. "shaper" is the product's own choice (per-series selection with conformal intervals);
  * "seasonal-naive" is the floor. Add an entry here to make a method available to both.
  */
