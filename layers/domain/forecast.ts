@@ -38,6 +38,11 @@ export interface Forecast extends ForecastProvenance {
   /** True when no history was observed: the values are the cold-start answer, not a prediction. */
   readonly coldStart?: boolean;
   /**
+   * For a cold start answered by its cohort (cohort.ts): whose forecasts — the same tier's users
+   * in the pool, or the pool's — and how many of them.
+   */
+  readonly coldStartCohort?: { readonly basis: "tier" | "pool"; readonly members: number };
+  /**
    * Error of the forecast this one replaced, as scored by run `runId`. A rerun of that run finds
    * the old forecast gone, so it counts this instead (error summaries stay idempotent).
    */

@@ -1,6 +1,7 @@
 import { poolResources, type ShaperConfig, type User, userPools } from "../domain/config.js";
 import { ValidationError } from "../domain/errors.js";
 import type { Forecast, ForecastErrorSummary } from "../domain/forecast.js";
+import { applyCohortColdStarts } from "../domain/forecasting/cohort.js";
 import {
   batchGroups,
   scoreAgainstHistory,
@@ -102,7 +103,8 @@ interface UserPoolWork {
  * Forecasts every user of one shard: reads each user's recent usage per pool, scores the
  * forecast it replaces against the actuals that have arrived, asks the endpoint model for new
  * forecasts in batches (the in-process model answers a batch the endpoint cannot, and the
- * forecasts say so), stores them, and records the shard's forecast error for the run.
+ * forecasts say so), answers users with no history from their cohort (the same tier's users of
+ * the pool on the same page, cohort.ts), stores them, and records the shard's forecast error.
  *
  * Reruns of a window are idempotent: forecasts are keyed by user and pool, and a forecast keeps
  * the error it measured for the one it replaced, so the rerun's error summary is the same.
@@ -134,7 +136,9 @@ export async function forecastUsers(
       const instances = batch.flatMap((w) => instancesOf(config, run, w));
       return { batch, answer: await forecaster.forecast(instances, forecastOptions(config)) };
     });
-    const forecasts = answered.flatMap(({ batch, answer }) => assemble(config, run, batch, answer));
+    const forecasts = applyCohortColdStarts(
+      answered.flatMap(({ batch, answer }) => assemble(config, run, batch, answer)),
+    );
     await deps.forecastStore.putForecasts(forecasts);
     tally.addPage(page.length, work, answered, forecasts.length);
     if (deps.stateStore)

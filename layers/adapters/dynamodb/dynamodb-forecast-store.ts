@@ -55,6 +55,9 @@ const ForecastItemSchema = z.object({
     .object({ guaranteedMinimum: AmountsSchema.optional(), cap: AmountsSchema.optional() })
     .optional(),
   coldStart: z.boolean().optional(),
+  coldStartCohort: z
+    .object({ basis: z.enum(["tier", "pool"]), members: z.int().positive() })
+    .optional(),
   previousError: z.object({ runId: z.string(), summary: ErrorSummarySchema }).optional(),
 });
 const ErrorItemSchema = z.object({ byTier: z.record(z.string(), ErrorSummarySchema) });

@@ -161,13 +161,33 @@ describe("forecastUsers", () => {
     }
   });
 
-  it("gives users without history a cold-start forecast, marked as such", async () => {
+  it("forecasts users without history from their cohort, marked as such", async () => {
     const { deps, forecasts } = await setup(new RecordingModel());
     const result = await forecastUsers(deps, { time: TIME, shard: 0 });
+    const acme = await forecasts.getUserForecast("cpu", "acme");
+    const globex = await forecasts.getUserForecast("cpu", "globex");
+    expect(acme?.coldStart).toBeUndefined();
+    // initech (standard, no history): its tier's warm user in the pool is globex alone.
+    const initech = await forecasts.getUserForecast("cpu", "initech");
+    expect(initech?.coldStart).toBe(true);
+    expect(initech?.coldStartCohort).toEqual({ basis: "tier", members: 1 });
+    expect(initech?.byResource).toEqual(globex?.byResource);
+    // hooli (free, no history): no free user has history, so the pool's warm users (2).
     const hooli = await forecasts.getUserForecast("cpu", "hooli");
-    expect(hooli?.coldStart).toBe(true);
-    expect(hooli?.byResource.vcpu?.mean).toEqual(new Array(12).fill(0));
-    expect((await forecasts.getUserForecast("cpu", "acme"))?.coldStart).toBeUndefined();
+    expect(hooli?.coldStartCohort).toEqual({ basis: "pool", members: 2 });
+    const midpoint = (a: readonly number[] = [], b: readonly number[] = []) =>
+      a.map((v, h) => (v + (b[h] ?? 0)) / 2);
+    expect(hooli?.byResource.vcpu?.mean).toEqual(
+      midpoint(acme?.byResource.vcpu?.mean, globex?.byResource.vcpu?.mean),
+    );
+    expect(hooli?.byResource.vcpu?.quantiles["0.9"]).toEqual(
+      midpoint(acme?.byResource.vcpu?.quantiles["0.9"], globex?.byResource.vcpu?.quantiles["0.9"]),
+    );
+    // No one has gpu history: the model's cold-start answer (zero) stands, without a cohort.
+    const gpu = await forecasts.getUserForecast("gpu", "hooli");
+    expect(gpu?.coldStart).toBe(true);
+    expect(gpu?.coldStartCohort).toBeUndefined();
+    expect(gpu?.byResource.gpu?.mean).toEqual(new Array(12).fill(0));
     expect(result.coldStartSeries).toBeGreaterThanOrEqual(2);
   });
 
