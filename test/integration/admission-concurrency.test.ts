@@ -1,5 +1,5 @@
 /**
- * 200 simultaneous admission requests against ONE pool: the sum of capacity granted (grants and
+ * 500 simultaneous admission requests against ONE pool: the sum of capacity granted (grants and
  * booked delays) never exceeds the pool's capacity at any instant, and every request ends with
  * exactly one recorded decision — none lost, none doubled. Run twice: on the DynamoDB adapters
  * against the moto server, and on the in-memory adapters.
@@ -12,7 +12,7 @@
  * request at a time, each GetItem and each conditional TransactWriteItems is applied whole
  * before the next starts — exactly the per-call atomicity and isolation DynamoDB guarantees for
  * a conditional write or a transaction, and no more. Everything else still races for real: the
- * 200 clients' reads and commits interleave in arbitrary order at the HTTP level, so a client
+ * 500 clients' reads and commits interleave in arbitrary order at the HTTP level, so a client
  * routinely decides on a ledger that another commits over before it does. What is exercised is
  * therefore our optimistic concurrency (ledger put conditional on the version read + decision
  * put conditional on a new requestId, in one transaction; re-read and redecide on conflict), and
@@ -47,7 +47,7 @@ import { type AdmitRequestDeps, admitRequest } from "../../layers/use-cases/admi
 import { testConfig } from "../fixtures/config.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
 
-const REQUESTS = 200;
+const REQUESTS = 500;
 const POOL = "cpu";
 const CAPACITY = { vcpu: 64, memoryGiB: 256 };
 const TIERS = ["premium", "standard", "standard", "free"] as const;
@@ -202,7 +202,7 @@ function outcomes(records: readonly DecisionRecord[]): Record<string, number> {
   return counts;
 }
 
-describe("200 simultaneous admissions on the DynamoDB adapters (moto, one request at a time)", () => {
+describe("500 simultaneous admissions on the DynamoDB adapters (moto, one request at a time)", () => {
   const aws = createAwsClients();
   let tables: TableNames;
   let configSource: DynamoDbConfigSource;
@@ -258,7 +258,7 @@ describe("200 simultaneous admissions on the DynamoDB adapters (moto, one reques
   }
 
   // A generous budget, not a timing assertion: on moto every transaction copies the whole table,
-  // so 200-way contention takes tens of seconds there (milliseconds on DynamoDB).
+  // so 500-way contention takes tens of seconds there (milliseconds on DynamoDB).
   it("never over-allocates and records exactly one decision per request", {
     timeout: 300_000,
   }, async () => {
@@ -278,7 +278,7 @@ describe("200 simultaneous admissions on the DynamoDB adapters (moto, one reques
     expect(outcomes(run.records).grant ?? 0).toBeGreaterThan(0);
     expect(run.records.some((r) => r.decision.outcome !== "grant")).toBe(true);
 
-    // The same 200 again, all at once (clients retrying): the same decisions, nothing new written.
+    // The same 500 again, all at once (clients retrying): the same decisions, nothing new written.
     const version = (await store.getLedger(POOL)).version;
     const retry = await admitAll(depsFor, bodies);
     expect(retry.records).toEqual(run.records);
@@ -287,7 +287,7 @@ describe("200 simultaneous admissions on the DynamoDB adapters (moto, one reques
   });
 });
 
-describe("200 simultaneous admissions on the in-memory adapters", () => {
+describe("500 simultaneous admissions on the in-memory adapters", () => {
   it("never over-allocates and records exactly one decision per request", async () => {
     const now = Math.floor(Date.now() / 1000);
     const store = new InMemoryAdmissionStore();
