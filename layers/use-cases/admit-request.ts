@@ -141,7 +141,7 @@ export async function admitRequest(
   const user = await deps.users.getUser(request.userId);
   if (!user) {
     throw new NotFoundError(
-      `User "${request.userId}" is not registered. Register the user (shaper users import) or send the id of a registered user.`,
+      `User "${request.userId}" is not registered. Register the user (shaper users import) or send the userId of a registered user.`,
       { details: { field: "userId" } },
     );
   }

@@ -36,8 +36,21 @@ const COLUMNS = {
   deletion: "deletion_time",
 } as const;
 
+/**
+ * Latest time a row may name, seconds from the trace start (10 years; the trace spans weeks):
+ * every application's series covers the grid up to the latest time, so one wrong time would
+ * allocate a series of billions of steps.
+ */
+export const ALIBABA_DLRM_MAX_TIME_SECONDS = 10 * 365 * 86_400;
+
 const time = optionalNumberText.pipe(
-  z.number().min(0, { error: "expected seconds ≥ 0 from the trace start" }).optional(),
+  z
+    .number()
+    .min(0, { error: "expected seconds ≥ 0 from the trace start" })
+    .max(ALIBABA_DLRM_MAX_TIME_SECONDS, {
+      error: `expected seconds from the trace start, at most ${ALIBABA_DLRM_MAX_TIME_SECONDS} (10 years)`,
+    })
+    .optional(),
 );
 
 const RowSchema = z

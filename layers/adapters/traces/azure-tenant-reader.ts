@@ -82,13 +82,19 @@ export async function readAzureTenant(files: readonly string[]): Promise<TraceRe
       rows++;
       const category = row.category === "" ? "all" : row.category;
       const id = `${row.tenant}/${row.subsubtype}/${category}/${row.resource}`;
-      grid.add(id, AZURE_TENANT_ORIGIN_SECONDS + row.offset, row.value, {
-        format: "azure-tenant",
-        tenant: row.tenant,
-        category,
-        resource: row.resource,
-        zone: row.subsubtype,
-      });
+      grid.add(
+        id,
+        AZURE_TENANT_ORIGIN_SECONDS + row.offset,
+        row.value,
+        {
+          format: "azure-tenant",
+          tenant: row.tenant,
+          category,
+          resource: row.resource,
+          zone: row.subsubtype,
+        },
+        { file, line, column: COLUMNS.offset },
+      );
     });
     if (!index) {
       throw new ValidationError(`${file} is empty; expected an azure-tenant CSV with a header.`);

@@ -86,18 +86,21 @@ export async function readBitbrains(files: readonly string[]): Promise<TraceRead
         );
         rows++;
         const vm = `vm${Number(row.vm)}`;
-        grid.add(`${vm}/cpu-mhz`, row.timestamp, row.cpu, {
-          format: "bitbrains",
-          vm,
-          resource: "cpu",
-          unit: "MHz",
-        });
-        grid.add(`${vm}/memory-kb`, row.timestamp, row.memory, {
-          format: "bitbrains",
-          vm,
-          resource: "memory",
-          unit: "KB",
-        });
+        const source = { file, line, column: COLUMNS.timestamp };
+        grid.add(
+          `${vm}/cpu-mhz`,
+          row.timestamp,
+          row.cpu,
+          { format: "bitbrains", vm, resource: "cpu", unit: "MHz" },
+          source,
+        );
+        grid.add(
+          `${vm}/memory-kb`,
+          row.timestamp,
+          row.memory,
+          { format: "bitbrains", vm, resource: "memory", unit: "KB" },
+          source,
+        );
       },
       { delimiter: ";\t" },
     );

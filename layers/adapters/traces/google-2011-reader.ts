@@ -48,11 +48,23 @@ const COLUMNS: Readonly<Record<string, string>> = {
   cpu: "10 (CPU request)",
 };
 
+/**
+ * Latest timestamp a row may carry, microseconds (one year; the trace spans 29 days, and the
+ * 2^63−1 sentinel is skipped before this check): every user's series covers the minute grid up
+ * to the latest event, so one wrong timestamp would allocate series of billions of steps.
+ */
+export const GOOGLE_2011_MAX_TIMESTAMP_MICROS = (TRACE_START_SECONDS + 365 * 86_400) * 1e6;
+
 const RowSchema = z.object({
   timestamp: z
     .string()
     .regex(/^\d+$/, { error: "expected microseconds (a whole number)" })
-    .transform(Number),
+    .transform(Number)
+    .pipe(
+      z.number().max(GOOGLE_2011_MAX_TIMESTAMP_MICROS, {
+        error: "expected microseconds within a year of the trace start",
+      }),
+    ),
   job: z.string().regex(/^\d+$/, { error: "expected a job ID" }),
   task: z.string().regex(/^\d+$/, { error: "expected a task index" }),
   event: z

@@ -57,7 +57,11 @@ export async function readNab(files: readonly string[]): Promise<TraceRead> {
         COLUMNS,
       );
       rows++;
-      grid.add(id, row.timestamp, row.value, features);
+      grid.add(id, row.timestamp, row.value, features, {
+        file,
+        line,
+        column: COLUMNS.timestamp,
+      });
     });
     if (!index) {
       throw new ValidationError(`${file} is empty; expected a NAB CSV with a header.`);

@@ -1,4 +1,20 @@
+import { ValidationError } from "../../domain/errors.js";
 import type { SeriesInput } from "../../domain/forecasting/methods/method.js";
+
+/**
+ * Most slots one series may span (≈ 9.5 years at 300 s, ≈ 1.9 years at 60 s): the traces cover
+ * weeks to months, so a wider span is a wrong timestamp, and building it would allocate
+ * gigabytes for one bad row.
+ */
+export const MAX_SERIES_SLOTS = 1_000_000;
+
+/** Where a sample came from, for the error that refuses it. */
+export interface SampleSource {
+  readonly file: string;
+  readonly line: number;
+  /** The time column, as the trace names it. */
+  readonly column: string;
+}
 
 /**
  * Builds regular series from timestamped samples: each sample falls in the slot
@@ -6,7 +22,10 @@ import type { SeriesInput } from "../../domain/forecasting/methods/method.js";
  * samples in one slot are averaged, and a slot with no sample is NaN — a gap stays a gap.
  */
 export class SeriesGrid {
-  private readonly samples = new Map<string, { slots: number[]; values: number[] }>();
+  private readonly samples = new Map<
+    string,
+    { slots: number[]; values: number[]; first: number; last: number }
+  >();
   private readonly featuresById = new Map<string, Readonly<Record<string, string>>>();
 
   /** @param stepSeconds width of one slot, e.g. 300 */
@@ -19,20 +38,37 @@ export class SeriesGrid {
    * @param timeSeconds epoch seconds of the sample
    * @param value the measurement (finite)
    * @param features static features of the series, kept from its first sample
+   * @param source the file, line and time column of the sample, named when it is refused
+   * @throws ValidationError when the sample would stretch the series over more than
+   *   MAX_SERIES_SLOTS slots (a wrong timestamp)
    */
   add(
     id: string,
     timeSeconds: number,
     value: number,
     features?: Readonly<Record<string, string>>,
+    source?: SampleSource,
   ): void {
+    const slot = Math.floor(timeSeconds / this.stepSeconds);
     let entry = this.samples.get(id);
     if (!entry) {
-      entry = { slots: [], values: [] };
+      entry = { slots: [], values: [], first: slot, last: slot };
       this.samples.set(id, entry);
       if (features) this.featuresById.set(id, features);
     }
-    entry.slots.push(Math.floor(timeSeconds / this.stepSeconds));
+    const first = Math.min(entry.first, slot);
+    const last = Math.max(entry.last, slot);
+    if (!(last - first < MAX_SERIES_SLOTS)) {
+      const where = source ? `${source.file}:${source.line}: column "${source.column}" ` : "";
+      throw new ValidationError(
+        `${where}puts series ${id} at ${timeSeconds} s, ${last - first + 1} steps of ${this.stepSeconds} s from its other samples; expected a series to span at most ${MAX_SERIES_SLOTS} steps. The timestamp is probably wrong: fix or remove that row.`,
+        [{ field: source?.column ?? "time", message: "is too far from the series' other samples" }],
+        source ? { details: { file: source.file, line: source.line } } : {},
+      );
+    }
+    entry.first = first;
+    entry.last = last;
+    entry.slots.push(slot);
     entry.values.push(value);
   }
 
@@ -51,12 +87,7 @@ export class SeriesGrid {
     for (const id of [...this.samples.keys()].sort()) {
       const entry = this.samples.get(id);
       if (!entry || entry.slots.length === 0) continue;
-      let first = Number.POSITIVE_INFINITY;
-      let last = Number.NEGATIVE_INFINITY;
-      for (const slot of entry.slots) {
-        if (slot < first) first = slot;
-        if (slot > last) last = slot;
-      }
+      const { first, last } = entry;
       const length = last - first + 1;
       const sums = new Float64Array(length);
       const counts = new Uint32Array(length);

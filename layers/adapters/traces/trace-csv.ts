@@ -16,11 +16,24 @@ import { ValidationError } from "../../domain/errors.js";
 const TRACE_FILE = /\.csv(\.gz)?$/i;
 const DECIMAL = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 
-/** A field holding a decimal number (not empty, not "nan"). */
+/**
+ * Largest magnitude a trace number may have. Far above any real measurement (memory in KB, CPU
+ * in MHz, bytes per interval) and far enough below the float limit that summing thousands of
+ * samples into one slot cannot overflow to Infinity (and Infinity − Infinity to NaN).
+ */
+export const MAX_TRACE_NUMBER = 1e15;
+
+/** A field holding a finite decimal number (not empty, not "nan", not 1e999 or beyond ±1e15). */
 export const numberText = z
   .string()
   .regex(DECIMAL, { error: "expected a decimal number" })
-  .transform(Number);
+  .transform(Number)
+  .pipe(
+    z
+      .number({ error: "expected a finite decimal number (this one overflows)" })
+      .min(-MAX_TRACE_NUMBER, { error: `expected a number of at most ${MAX_TRACE_NUMBER} in size` })
+      .max(MAX_TRACE_NUMBER, { error: `expected a number of at most ${MAX_TRACE_NUMBER} in size` }),
+  );
 
 /** A field holding a decimal number, or empty (→ undefined). */
 export const optionalNumberText = z.union([z.literal("").transform(() => undefined), numberText]);
@@ -92,14 +105,17 @@ export async function readCsvRecords(
   // The consumer is the pipeline's last stage, so an error it throws (a bad row) stops the read
   // and destroys every stream, and an error of any stream reaches this await.
   // The consumer's own error is kept aside: when it stops the pipeline early, the pipeline may
-  // reject with the resulting abort instead.
+  // reject with the resulting abort instead. Only onRecord's errors are kept: a parse error
+  // (wrong field count, unclosed quote) also surfaces in this loop, and is wrapped below.
   let rejected: unknown;
   const consume = async (entries: AsyncIterable<{ record: string[]; info: { lines: number } }>) => {
-    try {
-      for await (const entry of entries) onRecord({ fields: entry.record, line: entry.info.lines });
-    } catch (error) {
-      rejected = error;
-      throw error;
+    for await (const entry of entries) {
+      try {
+        onRecord({ fields: entry.record, line: entry.info.lines });
+      } catch (error) {
+        rejected = error;
+        throw error;
+      }
     }
   };
   const source = createReadStream(file);
