@@ -164,8 +164,26 @@ describe("forecast-shard handler", () => {
     const down = await startFakeEndpoint(() => ({ status: 200, body: "" }));
     const url = down.url;
     await down.close();
-    const result = await runShard(url, shardOf("acme", SHARDS));
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let result: ForecastUsersResult;
+    try {
+      result = await runShard(url, shardOf("acme", SHARDS));
+    } finally {
+      spy.mockRestore();
+    }
     expect(result.fallbackBatches).toBe(result.batches);
+    // The ForecastFallbacks metric the alarm watches, as CloudWatch EMF.
+    const emf = lines
+      .flatMap((l) => l.split("\n"))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.find((m) => m.ForecastFallbacks !== undefined)?.ForecastFallbacks).toBe(
+      result.batches,
+    );
     const acme = await store().getUserForecast("cpu", "acme");
     expect(acme?.model).toBe("shaper");
     expect(acme?.fallbackReason).toMatch(/InvokeEndpoint on shaper-forecaster failed/);

@@ -217,6 +217,21 @@ describe("Train, Validate and Promote handlers", () => {
     );
   });
 
+  it("Train that cannot write its artefact fails retryably and registers nothing; the current model stays", async () => {
+    const before = await world.registry.getCurrent(FORECAST_MODEL_NAME);
+    const asOf = TB + 86_400;
+    process.env.ARTIFACT_BUCKET = `${world.prefix}-no-such-bucket`;
+    try {
+      await expect(train({ asOf }, ctx)).rejects.toThrow(/S3/);
+    } finally {
+      process.env.ARTIFACT_BUCKET = world.env.ARTIFACT_BUCKET;
+    }
+    expect(
+      await world.registry.getVersion(FORECAST_MODEL_NAME, modelVersionAt(asOf)),
+    ).toBeUndefined();
+    expect((await world.registry.getCurrent(FORECAST_MODEL_NAME))?.version).toBe(before?.version);
+  });
+
   it("Promote leaves the pointer where it was when the deploy fails", async () => {
     await world.registry.putVersion({
       modelName: FORECAST_MODEL_NAME,
