@@ -22,8 +22,15 @@ import type {
 import { checkFitInputs } from "./method-inputs.js";
 import { pointForecastInto } from "./point-forecaster.js";
 import { seasonalNaiveMethod } from "./seasonal-naive-method.js";
-import { combineMatrices, conformalScore, type SpanLayout } from "./selection-score.js";
-import { isIntermittent, profileSeries } from "./series-profile.js";
+import {
+  combineMatrices,
+  conformalBlockLosses,
+  conformalScore,
+  pairedTStatistic,
+  type SpanLayout,
+  studentQuantile,
+} from "./selection-score.js";
+import { isIntermittent, isStepShaped, profileSeries } from "./series-profile.js";
 
 /**
  * "shaper": the product's own forecasting method. Per series it forecasts with one candidate
@@ -42,9 +49,14 @@ import { isIntermittent, profileSeries } from "./series-profile.js";
  *    shared candidates up to `maxCombinationSize` — is scored by the weighted quantile loss its
  *    conformal intervals would get on those forecasts (selection-score.ts);
  * 4. the default option is the one with the lowest mean score across the series of the fit,
- *    each series' scores taken relative to its best (so every series counts alike); a series
- *    uses its own best option instead only when that beats the default by `switchMargin` on its
- *    own span — a day of forecasts is thin evidence, the whole fit's is not;
+ *    each series' scores taken relative to its best (so every series counts alike) — except for
+ *    step-shaped series (series-profile.ts: over 90 % of consecutive values repeat exactly), whose
+ *    default is the naive forecast, the only one that is exactly right on their flat stretches; a
+ *    series uses its own best option instead only when that beats its default by `switchMargin`
+ *    on its own span, and does so consistently over the span (a paired test on blocks of
+ *    origins, `switchSignificance`) — a day of forecasts is thin evidence, the whole fit's is not,
+ *    and among dozens of options the best total on a span whose losses sit in a few jumps is
+ *    mostly luck;
  * 5. the chosen option's errors over the span seed its conformal calibrator, so the forecaster
  *    starts at T calibrated, then rolls on incrementally (no refit) and keeps calibrating on its
  *    own errors.
@@ -72,15 +84,30 @@ export interface ShaperOptions {
   readonly combinations?: readonly Combination[];
   /**
    * Relative improvement over the default option a series' own best option must show on the
-   * series' span to be used instead (0 = always the series' own best; Infinity = always the
-   * default). @default 0.25
+   * series' span to be used instead (0 with `switchSignificance` 0 = always the series' own best;
+   * Infinity = always the default). @default 0.25
    */
   readonly switchMargin?: number;
   /** Calibration span, stride, error memory, local scale (conformal.ts). */
   readonly conformal?: ConformalOptions;
+  /**
+   * How consistently a series' own best option must beat the default over time to be used: the
+   * paired t statistic of their per-block losses (`pairedBlockT`) must lie below minus this
+   * standard-normal critical value, turned into Student's t for the blocks' degrees of freedom
+   * (0 = the totals and `switchMargin` alone decide). @default 1.96 (a one-sided 2.5 % test)
+   */
+  readonly switchSignificance?: number;
+  /**
+   * Candidate that is the default option of step-shaped series (series-profile.ts: over 90 % of
+   * consecutive values repeat exactly) instead of the fit's common default; their own best option
+   * replaces it under the same margin and significance. `false`, or a name not among the
+   * candidates, gives step-shaped series the common default. @default "naive"
+   */
+  readonly stepDefault?: string | false;
 }
 
 export const DEFAULT_SWITCH_MARGIN = 0.25;
+export const DEFAULT_SWITCH_SIGNIFICANCE = 1.96;
 const DEFAULT_MAX_COMBINATION_SIZE = 3;
 const DEFAULT_COMBINATIONS: readonly Combination[] = ["mean", "median"];
 
@@ -165,9 +192,9 @@ export function shaperMethod(options: ShaperOptions = {}): ForecastMethod {
         (c) => c.name !== "ets-weekly" || weeklyUsable(context, froms),
       );
       const extra = options.intermittentCandidates ?? defaultIntermittentCandidates();
-      const intermittent = series.flatMap((s, i) =>
-        isIntermittent(profileSeries(s.values, ends[i] as number)) ? [i] : [],
-      );
+      const profiles = series.map((s, i) => profileSeries(s.values, ends[i] as number));
+      const intermittent = profiles.flatMap((p, i) => (isIntermittent(p) ? [i] : []));
+      const stepShaped = profiles.map(isStepShaped);
       const subset = intermittent.map((i) => series[i] as SeriesInput);
       const regular = candidates.map((c) => c.fit(series, { ...context, trainEnd: froms }));
       const sparse =
@@ -177,7 +204,7 @@ export function shaperMethod(options: ShaperOptions = {}): ForecastMethod {
             )
           : [];
       const finish = (fits: readonly FittedMethod[], sparseFits: readonly FittedMethod[]) =>
-        select(name, series, { ends, froms, settings }, options, {
+        select(name, series, { ends, froms, settings, stepShaped }, options, {
           fits,
           sparseFits,
           intermittent,
@@ -208,6 +235,8 @@ interface Spans {
   readonly ends: Int32Array;
   readonly froms: readonly number[];
   readonly settings: ConformalSettings;
+  /** Per series, whether its training part is step-shaped (series-profile.ts). */
+  readonly stepShaped: readonly boolean[];
 }
 
 /**
@@ -248,7 +277,7 @@ function select(
   shaper: ShaperOptions,
   candidates: CandidateFits,
 ): FittedShaper {
-  const { ends, froms, settings } = spans;
+  const { ends, froms, settings, stepShaped } = spans;
   const shared = candidates.fits.length;
   const sparseIndex = new Map<number, number>(candidates.intermittent.map((s, k) => [s, k]));
   const namesOf = (i: number): string[] => [
@@ -288,13 +317,51 @@ function select(
   });
 
   // The default option, then each series' choice.
-  const fallback = defaultOption(scores, sharedOptions.length);
+  const stepName = shaper.stepDefault ?? "naive";
+  const stepIndex = stepName === false ? -1 : candidates.fits.findIndex((f) => f.name === stepName);
+  const ownDefault = (i: number) => stepIndex >= 0 && stepShaped[i] === true;
+  // Step-shaped series with a default of their own do not sway the others'.
+  const common = defaultOption(
+    scores.filter((_, i) => !ownDefault(i)),
+    sharedOptions.length,
+  );
   const margin = shaper.switchMargin ?? DEFAULT_SWITCH_MARGIN;
-  const chosen = scores.map((row) => {
+  const significance = shaper.switchSignificance ?? DEFAULT_SWITCH_SIGNIFICANCE;
+  /** Whether series i's option `own` beats option `fallback` consistently over its span. */
+  const consistent = (i: number, own: number, fallback: number): boolean => {
+    if (!(significance > 0)) return true;
+    const options = optionsOf(i);
+    const a = options[own] as Option;
+    const b = options[fallback] as Option;
+    const used = [...new Set([...a.members, ...b.members])];
+    const local = (o: Option): Option => ({
+      members: o.members.map((c) => used.indexOf(c)),
+      combination: o.combination,
+    });
+    const span: SeriesSpan = {
+      from: froms[i] as number,
+      end: ends[i] as number,
+      scale: scales[i] as SeriesScale,
+      settings,
+      workspace,
+    };
+    const test = pairedBlockT(
+      (series[i] as SeriesInput).values,
+      used.map((c) => make(i, c)),
+      local(a),
+      local(b),
+      span,
+    );
+    return test.blocks >= 2 && test.t <= -studentQuantile(significance, test.blocks - 1);
+  };
+  const chosen = scores.map((row, i) => {
+    const fallback = ownDefault(i) ? stepIndex : common;
     let own = fallback;
     for (let k = 0; k < row.length; k++) if ((row[k] as number) < (row[own] as number)) own = k;
     const useOwn =
-      own !== fallback && (row[own] as number) < (1 - margin) * (row[fallback] as number);
+      own !== fallback &&
+      (row[own] as number) < (1 - margin) * (row[fallback] as number) &&
+      consistent(i, own, fallback);
     return {
       option: useOwn ? own : fallback,
       source: useOwn ? ("own" as const) : ("default" as const),
@@ -303,7 +370,7 @@ function select(
 
   // Pass 2: the chosen option's calibrator, from its errors over the span.
   const build = (i: number): SeriesForecaster => {
-    const option = optionsOf(i)[chosen[i]?.option ?? fallback] as Option;
+    const option = optionsOf(i)[(chosen[i] as { option: number }).option] as Option;
     const members = option.members.map((c) => make(i, c));
     return option.combination === "single"
       ? (members[0] as SeriesForecaster)
@@ -378,6 +445,15 @@ class Workspace {
   errors = new Float64Array(0);
   rows = new Float64Array(0);
   column = new Float64Array(0);
+  blocksA = new Float64Array(0);
+  blocksB = new Float64Array(0);
+
+  ensureBlocks(blocks: number): void {
+    if (this.blocksA.length < blocks) {
+      this.blocksA = new Float64Array(blocks);
+      this.blocksB = new Float64Array(blocks);
+    }
+  }
 
   ensure(candidates: number, origins: number, horizon: number): void {
     if (this.points.length < candidates * origins * horizon) {
@@ -402,17 +478,17 @@ interface SeriesSpan {
 }
 
 /**
- * Rolls every candidate through the series' calibration span and scores every option.
+ * Rolls every forecaster through the series' calibration span, forecasting the full horizon from
+ * every `stride`-th origin, into the workspace (candidate c's matrix at `c × block`).
  *
- * @param forecasters one per candidate, positioned at the span's start
- * @returns per option, its score (lower is better; +Infinity when nothing could be scored)
+ * @param forecasters positioned at the span's start
+ * @returns where the forecasts were made and how errors there are scaled
  */
-function scoreOptions(
+function rollSpan(
   values: ArrayLike<number>,
   forecasters: readonly SeriesForecaster[],
-  options: readonly Option[],
   span: SeriesSpan,
-): Float64Array {
+): SpanLayout {
   const { from, end, scale, settings, workspace } = span;
   const k = forecasters.length;
   const horizon = settings.horizon;
@@ -435,7 +511,7 @@ function scoreOptions(
     }
     tracker.update((values[t] as number) / scale.unit);
   }
-  const layout: SpanLayout = {
+  return {
     from,
     end,
     origins,
@@ -444,29 +520,94 @@ function scoreOptions(
     scales,
     ...(horizon > MAX_SCORED_STEPS ? { steps: scoredSteps(horizon) } : {}),
   };
+}
+
+/**
+ * The point forecasts of `members` (indices of rolled forecasters) combined as `combination`:
+ * a view of the workspace's points for a single member, else the workspace's combined buffer.
+ */
+function optionMatrix(
+  members: readonly number[],
+  combination: Combination | "single",
+  layout: SpanLayout,
+  workspace: Workspace,
+): Float64Array {
+  const block = layout.origins * layout.horizon;
+  if (combination === "single") {
+    const c = members[0] as number;
+    return workspace.points.subarray(c * block, (c + 1) * block);
+  }
   const combined = workspace.combined.subarray(0, block);
-  return Float64Array.from(options, (option) => {
-    if (option.combination === "single") {
-      const c = option.members[0] as number;
-      return conformalScore(
-        values,
-        points.subarray(c * block, (c + 1) * block),
-        layout,
-        workspace.errors,
-      );
-    }
-    combineMatrices(
-      points,
-      block,
-      option.members,
-      option.combination,
+  combineMatrices(
+    workspace.points,
+    block,
+    members,
+    combination,
+    layout,
+    combined,
+    workspace.rows,
+    workspace.column,
+  );
+  return combined;
+}
+
+/**
+ * Rolls every candidate through the series' calibration span and scores every option.
+ *
+ * @param forecasters one per candidate, positioned at the span's start
+ * @returns per option, its score (lower is better; +Infinity when nothing could be scored)
+ */
+function scoreOptions(
+  values: ArrayLike<number>,
+  forecasters: readonly SeriesForecaster[],
+  options: readonly Option[],
+  span: SeriesSpan,
+): Float64Array {
+  const { workspace } = span;
+  const layout = rollSpan(values, forecasters, span);
+  return Float64Array.from(options, (option) =>
+    conformalScore(
+      values,
+      optionMatrix(option.members, option.combination, layout, workspace),
       layout,
-      combined,
-      workspace.rows,
-      workspace.column,
-    );
-    return conformalScore(values, combined, layout, workspace.errors);
-  });
+      workspace.errors,
+    ),
+  );
+}
+
+/**
+ * How consistently option `a` beats option `b` on the series' span over time, not just in total:
+ * the span's origins are cut into blocks of one horizon, each option's loss (selection-score.ts)
+ * is summed per block, and the result is the paired t statistic of the block differences a − b
+ * (a test in the manner of Diebold & Mariano 1995, on blocks so that overlapping forecasts do not
+ * count as independent evidence). Strongly negative: `a` is better block after block. On a
+ * step-shaped series, whose losses sit in a handful of jumps, one lucky jump can make an option's
+ * total look far better than another's; the statistic asks for the advantage to recur.
+ *
+ * @param forecasters fresh forecasters of the candidates the two options use, at the span's start
+ * @param a the option tested, its members as indices into `forecasters`
+ * @param b the option it is compared with, likewise
+ */
+function pairedBlockT(
+  values: ArrayLike<number>,
+  forecasters: readonly SeriesForecaster[],
+  a: Option,
+  b: Option,
+  span: SeriesSpan,
+): { readonly t: number; readonly blocks: number } {
+  const { workspace, settings } = span;
+  const layout = rollSpan(values, forecasters, span);
+  const blockOrigins = Math.max(1, Math.ceil(settings.horizon / settings.stride));
+  const blocks = Math.ceil(layout.origins / blockOrigins);
+  workspace.ensureBlocks(blocks);
+  const lossesA = workspace.blocksA;
+  const lossesB = workspace.blocksB;
+  const errors = workspace.errors;
+  const matrixA = optionMatrix(a.members, a.combination, layout, workspace);
+  conformalBlockLosses(values, matrixA, layout, blockOrigins, errors, lossesA);
+  const matrixB = optionMatrix(b.members, b.combination, layout, workspace);
+  conformalBlockLosses(values, matrixB, layout, blockOrigins, errors, lossesB);
+  return { t: pairedTStatistic(lossesA, lossesB, blocks), blocks };
 }
 
 /**

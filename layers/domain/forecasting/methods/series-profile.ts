@@ -6,6 +6,9 @@
 /** Share of zeros among observed values above which a series counts as intermittent. */
 export const INTERMITTENT_ZERO_SHARE = 0.5;
 
+/** Share of consecutive observed pairs with equal values above which a series is step-shaped. */
+export const STEP_REPEAT_SHARE = 0.9;
+
 export interface SeriesProfile {
   /** Finite values in the part. */
   readonly observed: number;
@@ -19,6 +22,14 @@ export interface SeriesProfile {
   readonly meanAbs: number;
   /** Index of the last observed value, or −1. */
   readonly lastObserved: number;
+  /** Pairs of consecutive observed values (no gap between them). */
+  readonly pairs: number;
+  /** Those pairs whose two values are exactly equal. */
+  readonly repeats: number;
+  /** Pairs whose first value is not 0 (a level that may or may not be held). */
+  readonly levelPairs: number;
+  /** Those pairs whose two values are exactly equal (the level held). */
+  readonly levelRepeats: number;
 }
 
 /**
@@ -33,9 +44,22 @@ export function profileSeries(values: ArrayLike<number>, end: number): SeriesPro
   let negative = false;
   let magnitude = 0;
   let lastObserved = -1;
+  let pairs = 0;
+  let repeats = 0;
+  let levelPairs = 0;
+  let levelRepeats = 0;
   for (let t = 0; t < end; t++) {
     const v = values[t] as number;
     if (!Number.isFinite(v)) continue;
+    if (t > 0 && lastObserved === t - 1) {
+      const before = values[t - 1] as number;
+      pairs++;
+      if (before === v) repeats++;
+      if (before !== 0) {
+        levelPairs++;
+        if (before === v) levelRepeats++;
+      }
+    }
     observed++;
     lastObserved = t;
     if (v === 0) zeros++;
@@ -58,6 +82,10 @@ export function profileSeries(values: ArrayLike<number>, end: number): SeriesPro
     magnitude,
     meanAbs: observed > 0 ? (sumScaled / observed) * magnitude : 0,
     lastObserved,
+    pairs,
+    repeats,
+    levelPairs,
+    levelRepeats,
   };
 }
 
@@ -69,4 +97,21 @@ export function profileSeries(values: ArrayLike<number>, end: number): SeriesPro
  */
 export function isIntermittent(profile: SeriesProfile): boolean {
   return profile.observed > 0 && profile.zeros > INTERMITTENT_ZERO_SHARE * profile.observed;
+}
+
+/**
+ * Whether a series is step-shaped: more than 90 % of its consecutive observed pairs repeat the
+ * value exactly, and a nonzero value, when there is one, is held more often than not — a
+ * piecewise-constant series (allocations, requested capacity; a constant series in the limit)
+ * that holds a level, zero or not, and jumps now and then. Its next value most likely equals its
+ * last one exactly, which only the naive forecast predicts; smoothing is wrong on every flat step
+ * after a jump. (A mostly-zero series with spikes also repeats, but its spikes fall back to zero
+ * rather than hold: the second condition leaves it to the intermittent methods.)
+ */
+export function isStepShaped(profile: SeriesProfile): boolean {
+  return (
+    profile.pairs > 0 &&
+    profile.repeats > STEP_REPEAT_SHARE * profile.pairs &&
+    profile.levelRepeats >= 0.5 * profile.levelPairs
+  );
 }

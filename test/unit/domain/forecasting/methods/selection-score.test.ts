@@ -3,8 +3,11 @@ import { WQL_LEVELS } from "../../../../../layers/domain/forecasting/forecast-er
 import { sortedQuantile } from "../../../../../layers/domain/forecasting/methods/error-calibrator.js";
 import {
   combineMatrices,
+  conformalBlockLosses,
   conformalScore,
+  pairedTStatistic,
   type SpanLayout,
+  studentQuantile,
 } from "../../../../../layers/domain/forecasting/methods/selection-score.js";
 
 /** The score written out the slow way: 2·Σ pinball of point + scale·Q_τ(step errors). */
@@ -107,5 +110,105 @@ describe("combineMatrices", () => {
       new Float64Array(3),
     );
     expect(Array.from(out)).toEqual([5, 5, 5, 5]);
+  });
+});
+
+describe("conformalBlockLosses", () => {
+  const values = [3, 8, 1, 9, 4, Number.NaN, 7, 2, 6, 5, 10, 0, 4, 4];
+  const matrix = [5, 5, 4, 6, 6, 4, 3, 7, 5, 5, 6, 6, 2, 8];
+  const sum = (xs: Float64Array, n: number) => xs.subarray(0, n).reduce((a, b) => a + b, 0);
+
+  it.each([
+    ["one scale", new Float64Array(7).fill(2)],
+    ["a scale per origin", Float64Array.from([1, 2, 0.5, 3, 1, 2, 4])],
+  ])("splits the conformal score by blocks of origins (%s)", (_, scales) => {
+    const span: SpanLayout = { from: 0, end: 14, origins: 7, stride: 2, horizon: 2, scales };
+    const blocks = new Float64Array(4);
+    const written = conformalBlockLosses(
+      values,
+      Float64Array.from(matrix),
+      span,
+      2,
+      new Float64Array(7),
+      blocks,
+    );
+    expect(written).toBe(4);
+    const total = conformalScore(values, Float64Array.from(matrix), span, new Float64Array(7));
+    expect(sum(blocks, written)).toBeCloseTo(total, 10);
+    // One origin per block: the same total, origin by origin.
+    const perOrigin = new Float64Array(7);
+    conformalBlockLosses(
+      values,
+      Float64Array.from(matrix),
+      span,
+      1,
+      new Float64Array(7),
+      perOrigin,
+    );
+    expect(sum(perOrigin, 7)).toBeCloseTo(total, 10);
+    expect(Math.max(...perOrigin)).toBeLessThan(total);
+  });
+
+  it("gives zero to the blocks of a flat stretch that a rare jump leaves exact", () => {
+    // One jump among 12 one-step forecasts: every decile of the errors is 0.
+    const steps = [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 9];
+    const span: SpanLayout = {
+      from: 0,
+      end: 12,
+      origins: 12,
+      stride: 1,
+      horizon: 1,
+      scales: new Float64Array(12).fill(1),
+    };
+    const out = new Float64Array(3);
+    conformalBlockLosses(steps, new Float64Array(12).fill(5), span, 4, new Float64Array(12), out);
+    expect(Array.from(out.subarray(0, 2))).toEqual([0, 0]);
+    expect(out[2]).toBeGreaterThan(0);
+  });
+});
+
+describe("pairedTStatistic", () => {
+  it("is the mean difference over its standard error", () => {
+    const a = [3, 5, 4, 6];
+    const b = [4, 5, 6, 8];
+    // Differences −1, 0, −2, −2: mean −1.25, sample sd √(2.75 / 3).
+    const expected = -1.25 / Math.sqrt(2.75 / 3 / 4);
+    expect(pairedTStatistic(a, b, 4)).toBeCloseTo(expected, 12);
+    expect(pairedTStatistic(b, a, 4)).toBeCloseTo(-expected, 12);
+  });
+
+  it("is infinite for a constant nonzero difference and 0 when there is no evidence", () => {
+    expect(pairedTStatistic([1, 1, 1], [2, 2, 2], 3)).toBe(Number.NEGATIVE_INFINITY);
+    expect(pairedTStatistic([3, 3], [2, 2], 2)).toBe(Number.POSITIVE_INFINITY);
+    expect(pairedTStatistic([1, 2, 3], [1, 2, 3], 3)).toBe(0);
+    expect(pairedTStatistic([1], [5], 1)).toBe(0);
+  });
+
+  it("cannot reach significance from one differing block among many", () => {
+    const a = new Array(20).fill(1);
+    const b = [...a];
+    b[7] = 1000;
+    // One block in k differs: t = −√(k / (k − 1))... about −1 whatever its size.
+    expect(pairedTStatistic(a, b, 20)).toBeCloseTo(-1, 10);
+  });
+});
+
+describe("studentQuantile", () => {
+  it("matches Student's t quantiles (97.5 %) from 4 degrees of freedom on", () => {
+    const z = 1.959964;
+    for (const [df, t] of [
+      [4, 2.776445],
+      [6, 2.446912],
+      [10, 2.228139],
+      [24, 2.063899],
+      [120, 1.97993],
+    ] as const) {
+      expect(Math.abs(studentQuantile(z, df) - t) / t).toBeLessThan(0.01);
+    }
+  });
+
+  it("asks for more than the normal quantile with few degrees of freedom", () => {
+    for (const df of [1, 2, 3]) expect(studentQuantile(1.96, df)).toBeGreaterThan(2.5);
+    expect(studentQuantile(1.96, 1e9)).toBeCloseTo(1.96, 6);
   });
 });

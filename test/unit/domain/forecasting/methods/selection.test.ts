@@ -11,7 +11,7 @@ import {
   type FittedShaper,
   shaperMethod,
 } from "../../../../../layers/domain/forecasting/methods/selection.js";
-import { contextOf, gaussian, seasonalSeries, seriesOf } from "./series-fixtures.js";
+import { contextOf, DECILES, gaussian, seasonalSeries, seriesOf } from "./series-fixtures.js";
 
 /**
  * A test-only candidate that knows the future: it forecasts the series' true next values. Any
@@ -42,6 +42,42 @@ function oracleMethod(): ForecastMethod {
       };
     },
   };
+}
+
+/**
+ * A test-only candidate: the last observed value off by `bias` (up from even origins, down from
+ * odd ones, so that no calibration can correct it), except that from the origins in `[from, to)`
+ * it forecasts the series' true next values — with a short stretch, a candidate whose whole
+ * advantage is luck.
+ */
+function luckyMethod(luck: (index: number) => { from: number; to: number; bias: number }) {
+  return {
+    name: "lucky",
+    fit(series: readonly SeriesInput[], context: { trainEnd?: readonly number[] }) {
+      return {
+        name: "lucky",
+        forSeries(index: number): SeriesForecaster {
+          const values = (series[index] as SeriesInput).values;
+          const { from, to, bias } = luck(index);
+          let origin = context.trainEnd?.[index] ?? values.length;
+          return {
+            advanceTo(o: number) {
+              origin = o;
+            },
+            forecast(horizon: number): QuantileForecast {
+              const last = values[origin - 1] as number;
+              const mean = Float64Array.from({ length: horizon }, (_, h) =>
+                origin >= from && origin < to
+                  ? (values[origin + h] as number)
+                  : last + (origin % 2 === 0 ? bias : -bias),
+              );
+              return { mean, quantiles: DECILES.map(() => Float64Array.from(mean)) };
+            },
+          };
+        },
+      };
+    },
+  } satisfies ForecastMethod;
 }
 
 async function fitShaper(
@@ -117,6 +153,85 @@ describe("shaperMethod", () => {
     for (let i = 0; i < series.length; i++) {
       expect(fitted.choiceOf(i)).toMatchObject({ members: first.members, source: "default" });
     }
+  });
+
+  it("gives step-shaped series the naive forecast as their default", async () => {
+    const steps = Array.from({ length: 600 }, (_, t) => 40 + 10 * (Math.floor(t / 70) % 3));
+    const series = [
+      ...[1, 2, 3].map((seed) => seriesOf(seasonalSeries(600, 24, 100, 2, seed), `smooth-${seed}`)),
+      seriesOf(steps, "steps"),
+    ];
+    const candidates = () => [
+      etsMethod({ name: "ets", models: ["ANA"] }),
+      etsMethod({ name: "naive", models: [] }),
+    ];
+    const fitted = await fitShaper(shaperMethod({ candidates: candidates() }), series);
+    // The smooth series' common default is the seasonal ETS, not the naive forecast.
+    expect(fitted.choiceOf(0)).toMatchObject({ members: ["ets"], source: "default" });
+    expect(fitted.choiceOf(3)).toMatchObject({ members: ["naive"], source: "default" });
+    const plain = await fitShaper(
+      shaperMethod({ candidates: candidates(), stepDefault: false, switchMargin: Infinity }),
+      series,
+    );
+    expect(plain.choiceOf(3)).toMatchObject({ members: ["ets"], source: "default" });
+  });
+
+  it("keeps the default when a series' own best option wins only in one stretch", async () => {
+    // Levels held for 70 steps: the naive forecast's errors are exactly 0 most of the time.
+    const series = Array.from({ length: 4 }, (_, k) => {
+      const values = Array.from(
+        { length: 600 },
+        (_, t) => 40 + 10 * ((Math.floor(t / 70) + k) % 3),
+      );
+      // Series 0 has an excursion inside its calibration span [400, 600).
+      if (k === 0) for (let t = 500; t < 506; t++) values[t] = (values[t] as number) + 60;
+      return seriesOf(values, `steps-${k}`);
+    });
+    // On series 0 "lucky" is the naive forecast except around the excursion, which it knows;
+    // elsewhere it is the naive forecast off by ±5.
+    const candidates = () => [
+      etsMethod({ name: "naive", models: [] }),
+      luckyMethod((i) => (i === 0 ? { from: 494, to: 506, bias: 0 } : { from: 0, to: 0, bias: 5 })),
+    ];
+    const strict = await fitShaper(
+      shaperMethod({ candidates: candidates(), maxCombinationSize: 1 }),
+      series,
+    );
+    expect(strict.choiceOf(1)).toMatchObject({ members: ["naive"], source: "default" });
+    expect(strict.choiceOf(0)).toMatchObject({ members: ["naive"], source: "default" });
+    // The totals alone would switch: the excursion is most of the naive forecast's loss.
+    const lenient = await fitShaper(
+      shaperMethod({ candidates: candidates(), maxCombinationSize: 1, switchSignificance: 0 }),
+      series,
+    );
+    expect(lenient.choiceOf(0)).toMatchObject({ members: ["lucky"], source: "own" });
+  });
+
+  it("still switches to an option that is better throughout its span", async () => {
+    const draw = gaussian(12);
+    const series = Array.from({ length: 6 }, (_, k) => {
+      let level = 50;
+      const values = Array.from({ length: 600 }, () => {
+        level += draw();
+        return level;
+      });
+      return seriesOf(values, `walk-${k}`);
+    });
+    // "lucky" knows series 0's future everywhere; elsewhere it is the naive forecast off by ±20.
+    const fitted = await fitShaper(
+      shaperMethod({
+        candidates: [
+          etsMethod({ name: "naive", models: [] }),
+          luckyMethod((i) =>
+            i === 0 ? { from: 0, to: 600, bias: 0 } : { from: 0, to: 0, bias: 20 },
+          ),
+        ],
+        maxCombinationSize: 1,
+      }),
+      series,
+    );
+    expect(fitted.choiceOf(1)).toMatchObject({ members: ["naive"], source: "default" });
+    expect(fitted.choiceOf(0)).toMatchObject({ members: ["lucky"], source: "own" });
   });
 
   it("builds a forecaster that resumes where the fit stopped and advances incrementally", async () => {
