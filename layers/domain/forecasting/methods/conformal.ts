@@ -5,6 +5,7 @@ import {
   type ConformalSnapshot,
   type ForecasterState,
   forecasterState,
+  headerAt,
   type InnerSnapshot,
   type ParsedConformalSnapshot,
   type SeriesHistory,
@@ -509,12 +510,7 @@ export class ConformalForecaster implements PointForecaster, SnapshotForecaster 
   }
 
   stateHeader(): StateHeader {
-    return {
-      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
-      stepSeconds: this.series.stepSeconds,
-      horizon: this.settings.horizon,
-      quantiles: this.settings.quantiles,
-    };
+    return headerAt(this.series, this.origin, this.settings);
   }
 
   state(): ForecasterState {

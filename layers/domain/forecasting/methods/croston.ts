@@ -2,6 +2,7 @@ import {
   type CrostonSnapshot,
   type ForecasterState,
   forecasterState,
+  headerAt,
   type ParsedCrostonSnapshot,
   type SeriesHistory,
   type SnapshotForecaster,
@@ -294,12 +295,7 @@ export class CrostonForecaster implements PointForecaster, SnapshotForecaster {
   }
 
   stateHeader(): StateHeader {
-    return {
-      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
-      stepSeconds: this.series.stepSeconds,
-      horizon: this.context.horizon,
-      quantiles: this.context.quantiles,
-    };
+    return headerAt(this.series, this.origin, this.context);
   }
 
   state(): ForecasterState {

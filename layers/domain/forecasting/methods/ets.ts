@@ -16,6 +16,7 @@ import {
   type EtsSnapshot,
   type ForecasterState,
   forecasterState,
+  headerAt,
   type ParsedEtsSnapshot,
   type SeriesHistory,
   type SnapshotForecaster,
@@ -363,12 +364,7 @@ export class EtsForecaster implements PointForecaster, SnapshotForecaster {
   }
 
   stateHeader(): StateHeader {
-    return {
-      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
-      stepSeconds: this.series.stepSeconds,
-      horizon: this.context.horizon,
-      quantiles: this.context.quantiles,
-    };
+    return headerAt(this.series, this.origin, this.context);
   }
 
   state(): ForecasterState {

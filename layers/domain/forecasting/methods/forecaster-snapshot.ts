@@ -50,6 +50,26 @@ export interface StateHeader {
   readonly quantiles: readonly number[];
 }
 
+/**
+ * The state header of a forecaster standing at `origin` of `series`.
+ *
+ * @param series the series it reads (its time grid)
+ * @param origin index of the first value not yet absorbed
+ * @param shape the horizon and quantile levels it forecasts
+ */
+export function headerAt(
+  series: Pick<SeriesHistory, "startSeconds" | "stepSeconds">,
+  origin: number,
+  shape: { readonly horizon: number; readonly quantiles: readonly number[] },
+): StateHeader {
+  return {
+    originSeconds: series.startSeconds + origin * series.stepSeconds,
+    stepSeconds: series.stepSeconds,
+    horizon: shape.horizon,
+    quantiles: shape.quantiles,
+  };
+}
+
 /** A forecaster that can save its state. */
 export interface SnapshotForecaster extends SeriesForecaster {
   /** Its component of the state tree, at the current origin. */

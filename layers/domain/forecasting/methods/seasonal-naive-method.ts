@@ -3,6 +3,7 @@ import { forecastSeasonalNaive } from "../seasonal-naive.js";
 import {
   type ForecasterState,
   forecasterState,
+  headerAt,
   type ParsedSeasonalNaiveSnapshot,
   type SeasonalNaiveSnapshot,
   type SeriesHistory,
@@ -172,12 +173,7 @@ export class SeasonalNaiveForecaster implements PointForecaster, SnapshotForecas
   }
 
   stateHeader(): StateHeader {
-    return {
-      originSeconds: this.series.startSeconds + this.origin * this.series.stepSeconds,
-      stepSeconds: this.series.stepSeconds,
-      horizon: this.context.horizon,
-      quantiles: this.context.quantiles,
-    };
+    return headerAt(this.series, this.origin, this.context);
   }
 
   state(): ForecasterState {
