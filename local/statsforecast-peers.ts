@@ -14,7 +14,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { DependencyError } from "../layers/domain/errors.js";
+import { ConfigError, DependencyError } from "../layers/domain/errors.js";
 import {
   BacktestScorer,
   type ModelReport,
@@ -23,7 +23,7 @@ import type { BacktestSplit } from "../layers/domain/forecasting/backtest/backte
 import type { SeriesInput } from "../layers/domain/forecasting/methods/method.js";
 
 /**
- * The statsforecast peers of `shaper backtest --peers statsforecast` and `npm run bench:forecast`:
+ * The statsforecast peers of `shaper backtest --peers statsforecast` and the forecast speed bench of `npm run bench`:
  * a cached virtualenv with statsforecast pinned (bench/peers/statsforecast-requirements.txt, every
  * transitive dependency pinned) and the Python runner (bench/peers/statsforecast_runner.py),
  * whose forecasts are scored here with the same BacktestScorer as shaper's own methods.
@@ -34,6 +34,12 @@ export const PEERS_DIR = path.join(root, "bench", "peers");
 const requirementsFile = path.join(PEERS_DIR, "statsforecast-requirements.txt");
 const runnerFile = path.join(PEERS_DIR, "statsforecast_runner.py");
 export const STATSFORECAST_VENV_DIR = path.join(root, ".cache", "statsforecast-venv");
+/**
+ * Where the runner keeps each unit of work's result (a fit with its forecasts, or one conformal
+ * refit), keyed by a hash of everything it depends on, so reruns on the same data do not refit.
+ * `SHAPER_PEER_CACHE=off` turns it off; any other value is used as the directory.
+ */
+export const STATSFORECAST_CACHE_DIR = path.join(root, ".cache", "statsforecast-peers");
 
 /** The peer models, in report order, as statsforecast names them. */
 export const STATSFORECAST_MODELS = [
@@ -42,6 +48,38 @@ export const STATSFORECAST_MODELS = [
   "SeasonalNaive",
   "CrostonOptimized",
 ] as const;
+
+function cacheDir(): string | undefined {
+  const setting = process.env.SHAPER_PEER_CACHE;
+  if (setting === "off") return undefined;
+  return setting && setting.length > 0 ? setting : STATSFORECAST_CACHE_DIR;
+}
+
+type PeerModel = (typeof STATSFORECAST_MODELS)[number];
+
+/**
+ * `SHAPER_PEER_MODELS=MSTL,SeasonalNaive` runs only those peers: for a partial look when the full
+ * set cannot finish (AutoETS is nearly all of the cost). A report made so lacks the other peers and
+ * says so by their absence; the issue-3 comparison needs all four.
+ *
+ * @returns the models named, or undefined when the variable is unset or empty
+ * @throws ConfigError for a name that is not one of STATSFORECAST_MODELS
+ */
+export function peerModelsFromEnv(
+  value: string | undefined = process.env.SHAPER_PEER_MODELS,
+): readonly PeerModel[] | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const names = value.split(",").map((name) => name.trim());
+  const unknown = names.filter(
+    (name) => !(STATSFORECAST_MODELS as readonly string[]).includes(name),
+  );
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `SHAPER_PEER_MODELS names ${unknown.join(", ")}, which are not statsforecast peers; expected a comma-separated subset of ${STATSFORECAST_MODELS.join(", ")}, or unset it to run all four.`,
+    );
+  }
+  return STATSFORECAST_MODELS.filter((model) => names.includes(model));
+}
 
 function python(): string {
   return process.env.SHAPER_PYTHON ?? "python3";
@@ -143,6 +181,10 @@ const LineSchema = z.object({
   fitSeconds: z.number().min(0),
   predictSeconds: z.number().min(0),
   fallback: z.string().nullable(),
+  /** Units of this (model, series) read from the runner's cache rather than computed. */
+  cachedUnits: z.number().int().min(0).optional(),
+  /** CPU seconds of this (model, series)'s units (fit and forecasts), where recorded. */
+  cpuSeconds: z.number().min(0).optional(),
 });
 
 /**
@@ -160,17 +202,22 @@ export async function runStatsforecastPeers(
 ): Promise<ModelReport[]> {
   const print = options.print ?? (() => {});
   const venvPython = ensureStatsforecastVenv(print);
-  const models = options.models ?? STATSFORECAST_MODELS;
+  const models = options.models ?? peerModelsFromEnv() ?? STATSFORECAST_MODELS;
   const scorers = new Map(models.map((m) => [m, new BacktestScorer(series, split, options)]));
   const first = scorers.values().next().value as BacktestScorer;
   const dir = mkdtempSync(path.join(tmpdir(), "shaper-peers-"));
   const requestFile = path.join(dir, "request.json");
   writeFileSync(requestFile, JSON.stringify(peerRequest(series, split, first, options, models)));
 
-  const timings = new Map(models.map((m) => [m, { fit: 0, predict: 0, fallbacks: 0 }]));
+  const timings = new Map(
+    models.map((m) => [m, { fit: 0, predict: 0, cpu: 0, fallbacks: 0, cachedUnits: 0 }]),
+  );
   const firstFallback = new Map<string, string>();
   const started = performance.now();
-  const child = spawn(venvPython, [runnerFile, requestFile, "--jobs", String(options.jobs ?? 2)], {
+  const cache = cacheDir();
+  const args = [runnerFile, requestFile, "--jobs", String(options.jobs ?? 2)];
+  if (cache !== undefined) args.push("--cache", cache);
+  const child = spawn(venvPython, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });
@@ -207,6 +254,8 @@ export async function runStatsforecastPeers(
       if (t) {
         t.fit += line.fitSeconds;
         t.predict += line.predictSeconds;
+        t.cachedUnits += line.cachedUnits ?? 0;
+        t.cpu += line.cpuSeconds ?? 0;
         if (line.fallback !== null && line.horizon === first.horizons[0]) {
           t.fallbacks++;
           if (!firstFallback.has(line.model))
@@ -235,7 +284,7 @@ export async function runStatsforecastPeers(
   }
   const wallSeconds = (performance.now() - started) / 1000;
   return models.map((model) => {
-    const t = timings.get(model) ?? { fit: 0, predict: 0, fallbacks: 0 };
+    const t = timings.get(model) ?? { fit: 0, predict: 0, cpu: 0, fallbacks: 0, cachedUnits: 0 };
     const fallback = firstFallback.get(model);
     return (scorers.get(model) as BacktestScorer).report(
       model,
@@ -246,6 +295,8 @@ export async function runStatsforecastPeers(
           wallSeconds: round(wallSeconds, 1),
           jobs: options.jobs ?? 2,
           fallbackSeries: t.fallbacks,
+          cachedUnits: t.cachedUnits,
+          cpuSeconds: round(t.cpu, 1),
           ...(fallback ? { firstFallback: fallback } : {}),
         },
       },
