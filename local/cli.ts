@@ -82,6 +82,10 @@ program
   )
   .option("--port <n>", "port of the admission API (0 = any free port)", positiveInt("--port"), 0)
   .option("--serve", "keep the admission API running after the run", false)
+  .option(
+    "--data-dir <dir>",
+    "keep decisions, ledgers and usage on disk in this folder (append-only logs, replayed at start); default: in memory",
+  )
   .option("--verbose", "log what the handlers log", false)
   .action(async (opts) => {
     if (!opts.verbose) {
@@ -101,6 +105,7 @@ program
       port: opts.port,
       serve: opts.serve,
       intensity: opts.intensity,
+      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
       print: (line) => console.log(line),
     });
   });
@@ -217,6 +222,50 @@ program
         forecast: opts.skipForecast
           ? false
           : { series: opts.forecastSeries, skipPeer: opts.forecastSkipPeer },
+      });
+    },
+  );
+
+program
+  .command("bench-load")
+  .description(
+    "Load-test the local admission API (HTTP, verified tokens, embedded store) with an open-loop generator in a child process; print and write JSON",
+  )
+  .option("--rate <n>", "target requests per second", positiveInt("--rate"), 1_000)
+  .option("--duration <s>", "measured seconds", positiveInt("--duration"), 60)
+  .option("--warmup <s>", "seconds sent before the measured window", positiveInt("--warmup"), 5)
+  .option("--users <n>", "tenants in the mix", positiveInt("--users"), 200)
+  .option("--seed <n>", "seed of the request mix", positiveInt("--seed"), 1)
+  .option("--data-dir <dir>", "use the embedded on-disk store in this folder (default: in memory)")
+  .option("--config <file>", "config file (pools, tiers, users)")
+  .option("--json <file>", "where to write the results", "out/bench-load.json")
+  .action(
+    async (opts: {
+      rate: number;
+      duration: number;
+      warmup: number;
+      users: number;
+      seed: number;
+      dataDir?: string;
+      config?: string;
+      json: string;
+    }) => {
+      process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+      process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+      if (opts.rate < 1 || opts.duration < 1)
+        throw new InvalidArgumentError("--rate and --duration must be at least 1.");
+      const { config } = loadConfig(opts.config);
+      const { runBenchLoad } = await import("./bench-load-command.js");
+      await runBenchLoad({
+        config,
+        ratePerSecond: opts.rate,
+        durationSeconds: opts.duration,
+        warmupSeconds: opts.warmup,
+        users: opts.users,
+        seed: opts.seed,
+        ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+        jsonPath: opts.json,
+        print: (line) => console.log(line),
       });
     },
   );

@@ -6,6 +6,8 @@ import {
 } from "../layers/adapters/auth/jwt-tokens.js";
 import { createAwsClients } from "../layers/adapters/aws-clients.js";
 import { ManualClock, systemClock } from "../layers/adapters/clock.js";
+import { FileAdmissionStore } from "../layers/adapters/local/file-admission-store.js";
+import { FileUsageStore } from "../layers/adapters/local/file-usage-store.js";
 import { InMemoryAdmissionStore } from "../layers/adapters/local/in-memory-admission-store.js";
 import { InMemoryEventPublisher } from "../layers/adapters/local/in-memory-event-publisher.js";
 import { InMemoryForecastStateStore } from "../layers/adapters/local/in-memory-forecast-state-store.js";
@@ -55,6 +57,11 @@ export interface LocalSystemOptions {
   readonly intensity?: number;
   /** Key, issuer and audience of the tokens the admission API accepts (see local-signing-key.ts). */
   readonly tokens: TokenSettings;
+  /**
+   * Folder of the embedded on-disk store for decisions, ledgers and usage (replayed at start,
+   * so a restart loses nothing acknowledged); absent = in memory, gone when the process ends.
+   */
+  readonly dataDir?: string;
 }
 
 /** What one pipeline cycle did, stage by stage. */
@@ -72,11 +79,11 @@ export interface CycleReport {
 
 export class LocalSystem {
   readonly clock: ManualClock;
-  readonly usage = new InMemoryUsageStore();
+  readonly usage: InMemoryUsageStore | FileUsageStore;
   readonly forecasts = new InMemoryForecastStore();
   readonly plans = new InMemoryPlanStore();
   readonly policies = new InMemoryPolicyStore();
-  readonly admissions = new InMemoryAdmissionStore();
+  readonly admissions: InMemoryAdmissionStore | FileAdmissionStore;
   readonly events = new InMemoryEventPublisher();
   readonly users: InMemoryUserRegistry;
   readonly cluster: SimulatedEcsCluster;
@@ -95,6 +102,10 @@ export class LocalSystem {
     private readonly api: { server: RunningHttpApi | undefined },
   ) {
     this.clock = new ManualClock(options.startTime - (options.startTime % config.intervalSeconds));
+    this.admissions = options.dataDir
+      ? FileAdmissionStore.open(options.dataDir)
+      : new InMemoryAdmissionStore();
+    this.usage = options.dataDir ? FileUsageStore.open(options.dataDir) : new InMemoryUsageStore();
     this.configSource = new StaticConfigSource(config);
     this.users = new InMemoryUserRegistry(config.users);
     this.cluster = new SimulatedEcsCluster(this.clock, config.pools);
@@ -274,6 +285,8 @@ export class LocalSystem {
   async close(): Promise<void> {
     await this.api.server?.close();
     await this.modelServer.close();
+    if (this.admissions instanceof FileAdmissionStore) await this.admissions.close();
+    if (this.usage instanceof FileUsageStore) await this.usage.close();
   }
 
   private collectDeps() {

@@ -21,6 +21,8 @@ export interface StartOptions {
   readonly port: number;
   readonly serve: boolean;
   readonly intensity: number;
+  /** Folder of the embedded on-disk store; absent = in memory. */
+  readonly dataDir?: string;
   readonly print: (line: string) => void;
 }
 
@@ -108,6 +110,7 @@ export async function runStart(options: StartOptions): Promise<void> {
     startTime: options.startTime,
     apiPort: options.port,
     intensity: options.intensity,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
   });
   try {
     print(

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../layers/adapters/aws-clients.js";
 import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-admission-store.js";
 import { keys, REQUEST_LOG_INDEX, type TableNames } from "../../layers/adapters/dynamodb/tables.js";
+import { FileAdmissionStore } from "../../layers/adapters/local/file-admission-store.js";
 import { InMemoryAdmissionStore } from "../../layers/adapters/local/in-memory-admission-store.js";
 import type { DecisionRecord, PoolLedger } from "../../layers/domain/admission.js";
 import { shardOf } from "../../layers/domain/sharding.js";
 import type { AdmissionStore } from "../../layers/ports/admission-store.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
+import { tempDataDir } from "../helpers/temp-data-dir.js";
 
 // One suite, two adapters: the in-memory store and the DynamoDB store against moto.
 const aws = createAwsClients();
@@ -93,6 +95,8 @@ function withLease(l: PoolLedger, requestId: string): PoolLedger {
 
 describe.each<[string, () => AdmissionStore]>([
   ["InMemoryAdmissionStore", () => new InMemoryAdmissionStore()],
+  // A fresh data directory per store, so each test starts from an empty log.
+  ["FileAdmissionStore", () => FileAdmissionStore.open(tempDataDir())],
   [
     "DynamoDbAdmissionStore",
     () =>

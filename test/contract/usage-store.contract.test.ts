@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../layers/adapters/aws-clients.js";
 import { DynamoDbUsageStore } from "../../layers/adapters/dynamodb/dynamodb-usage-store.js";
 import type { TableNames } from "../../layers/adapters/dynamodb/tables.js";
+import { FileUsageStore } from "../../layers/adapters/local/file-usage-store.js";
 import { InMemoryUsageStore } from "../../layers/adapters/local/in-memory-usage-store.js";
 import type { UsageRecord } from "../../layers/domain/usage.js";
 import type { UsageStore } from "../../layers/ports/usage-store.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
+import { tempDataDir } from "../helpers/temp-data-dir.js";
 
 const aws = createAwsClients();
 let tables: TableNames;
@@ -20,6 +22,8 @@ const T0 = 1_795_000_200; // an interval start (multiple of 300 s)
 
 const adapters: Array<[string, () => UsageStore]> = [
   ["InMemoryUsageStore", () => new InMemoryUsageStore()],
+  // A fresh data directory per store, so each test starts from an empty log.
+  ["FileUsageStore", () => FileUsageStore.open(tempDataDir())],
   ["DynamoDbUsageStore", () => new DynamoDbUsageStore(aws.documentClient(), tables.usage)],
 ];
 
