@@ -23,7 +23,7 @@
  * scheduling).
  */
 import { paginateScan } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAwsClients } from "../../layers/adapters/aws-clients.js";
 import { systemClock } from "../../layers/adapters/clock.js";
 import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-admission-store.js";
@@ -45,6 +45,7 @@ import { RESOURCES } from "../../layers/domain/resources.js";
 import type { AdmissionStore } from "../../layers/ports/admission-store.js";
 import { type AdmitRequestDeps, admitRequest } from "../../layers/use-cases/admit-request.js";
 import { testConfig } from "../fixtures/config.js";
+import { type RunningMoto, startMoto } from "../helpers/moto.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
 
 const REQUESTS = 500;
@@ -203,7 +204,11 @@ function outcomes(records: readonly DecisionRecord[]): Record<string, number> {
 }
 
 describe("500 simultaneous admissions on the DynamoDB adapters (moto, one request at a time)", () => {
-  const aws = createAwsClients();
+  // A moto server of its own: moto serves one request at a time, and 500 clients hammering the
+  // shared one would starve other test files' requests past their connection timeout.
+  let dedicated: RunningMoto | undefined;
+  let clientEnv: Readonly<Record<string, string | undefined>> = process.env;
+  let aws: ReturnType<typeof createAwsClients>;
   let tables: TableNames;
   let configSource: DynamoDbConfigSource;
   let store: DynamoDbAdmissionStore;
@@ -214,7 +219,7 @@ describe("500 simultaneous admissions on the DynamoDB adapters (moto, one reques
    * burst, as in warm containers; the config is not what this test is about.
    */
   function depsFor(): AdmitRequestDeps {
-    const client = createAwsClients().documentClient();
+    const client = createAwsClients({ env: clientEnv }).documentClient();
     return {
       config: configSource,
       users: new DynamoDbUserRegistry(client, tables.registry, config.shardCount),
@@ -228,6 +233,11 @@ describe("500 simultaneous admissions on the DynamoDB adapters (moto, one reques
   }
 
   beforeAll(async () => {
+    if (inject("awsEndpointIsMoto")) {
+      dedicated = await startMoto();
+      clientEnv = { ...process.env, AWS_ENDPOINT_URL: dedicated.endpoint };
+    }
+    aws = createAwsClients({ env: clientEnv });
     tables = await createTables(aws.dynamodb());
     const client = aws.documentClient();
     configSource = new DynamoDbConfigSource(client, tables.registry, systemClock, 3_600);
@@ -240,6 +250,7 @@ describe("500 simultaneous admissions on the DynamoDB adapters (moto, one reques
 
   afterAll(async () => {
     await deleteTables(aws.dynamodb(), tables);
+    await dedicated?.stop();
   });
 
   async function scanDecisionIds(): Promise<string[]> {
