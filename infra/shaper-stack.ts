@@ -145,6 +145,7 @@ export class ShaperStack extends Stack {
       value: this.retrainFlow.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, "RegistryTableName", { value: this.tables.registry.tableName });
+    new CfnOutput(this, "AdmissionTableName", { value: this.tables.admission.tableName });
     new CfnOutput(this, "ArtifactBucketName", { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, "ForecastEndpointName", { value: this.modelEndpoint.endpointName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.topic.topicArn });

@@ -339,6 +339,51 @@ program
   });
 
 program
+  .command("explain")
+  .description(
+    "Print a decision and why it was taken (the forecast, rule and constraint behind it), from the embedded store on disk or a deployed stack's admission table",
+  )
+  .argument("<requestId>", "the requestId the client sent")
+  .option("--data-dir <dir>", "the embedded store of `shaper start --data-dir <dir>`")
+  .option("--aws", "read from a deployed stack (with --table)")
+  .option("--table <name>", "the admission table (stack output AdmissionTableName)")
+  .action(async (requestId: string, opts: { dataDir?: string; aws?: boolean; table?: string }) => {
+    const { explainRequest } = await import("./explain-command.js");
+    let lines: string[];
+    if (opts.aws) {
+      if (!opts.table) {
+        throw new InvalidArgumentError(
+          "--aws needs --table <admission table> (the stack output AdmissionTableName).",
+        );
+      }
+      const { createAwsClients } = await import("../layers/adapters/aws-clients.js");
+      const { DynamoDbAdmissionStore } = await import(
+        "../layers/adapters/dynamodb/dynamodb-admission-store.js"
+      );
+      // Reading a decision does not touch the request-log keys the shard count shapes.
+      const store = new DynamoDbAdmissionStore(createAwsClients().documentClient(), opts.table, {
+        shardCount: 1,
+      });
+      lines = await explainRequest(store, requestId, `table ${opts.table}`);
+    } else if (opts.dataDir) {
+      const { FileAdmissionStore } = await import(
+        "../layers/adapters/local/file-admission-store.js"
+      );
+      const store = FileAdmissionStore.open(opts.dataDir);
+      try {
+        lines = await explainRequest(store, requestId, `the embedded store in ${opts.dataDir}`);
+      } finally {
+        await store.close();
+      }
+    } else {
+      throw new InvalidArgumentError(
+        "Say where the decision is: --data-dir <dir> (a local run started with --data-dir) or --aws --table <admission table>.",
+      );
+    }
+    for (const line of lines) console.log(line);
+  });
+
+program
   .command("model-server")
   .description("Run the forecasting model server (SageMaker container contract) on this machine")
   .option("--port <n>", "port", positiveInt("--port"), 8080)
