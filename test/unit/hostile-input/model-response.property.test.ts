@@ -104,11 +104,34 @@ const instances = fc.array(
   { minLength: 1, maxLength: 3 },
 ) as fc.Arbitrary<ForecastInstance[]>;
 
+/** A well-formed answer for exactly these instances (so some cases are certain to be usable). */
+const validCase = instances.chain((series) =>
+  fc
+    .array(
+      fc.array(fc.double({ min: 0, max: 1_000, noNaN: true }), {
+        minLength: HORIZON,
+        maxLength: HORIZON,
+      }),
+      { minLength: series.length, maxLength: series.length },
+    )
+    .map((bases) => {
+      const predictions = bases.map((base) => ({
+        mean: base,
+        quantiles: Object.fromEntries(KEYS.map((k, i) => [k, base.map((v) => v + i)])),
+      }));
+      return [series, JSON.stringify({ predictions })] as [ForecastInstance[], string];
+    }),
+);
+const cases = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(instances, responseBody) },
+  { weight: 1, arbitrary: validCase },
+);
+
 describe("model responses (hostile input)", () => {
   it("uses only complete, finite, non-negative, ordered forecasts and calls anything else malformed", async () => {
     const outcomes = { used: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(instances, responseBody, async (series, body) => {
+      fc.asyncProperty(cases, async ([series, body]) => {
         const model = modelAnswering(body);
         let outputs: Awaited<ReturnType<SageMakerForecastModel["forecast"]>>;
         try {
