@@ -4,11 +4,11 @@ import { emptyLedger } from "../../domain/admission/ledger.js";
 import { parseStoredDecision, parseStoredLedger } from "../../domain/admission/stored-schemas.js";
 import type { CapacityStep, DecisionRecord, Lease, PoolLedger } from "../../domain/admission.js";
 import { RESOURCES } from "../../domain/resources.js";
-import { shardOf } from "../../domain/sharding.js";
 import type { RequestLogEntry } from "../../domain/usage.js";
 import type { AdmissionStore, CommitResult } from "../../ports/admission-store.js";
 import type { RequestLog } from "../../ports/request-log.js";
 import { FileAppendLog } from "./file-append-log.js";
+import { requestLogOf } from "./in-memory-admission-store.js";
 
 /**
  * Ledgers and decisions on disk for the local runtime (`shaper start --data-dir <dir>`): the
@@ -112,26 +112,13 @@ export class FileAdmissionStore implements AdmissionStore, RequestLog {
     to: number,
   ): Promise<RequestLogEntry[]> {
     await this.log.whenDurable(this.log.lastSeq);
-    return [...this.decisions.values()]
-      .map((held) => held.record)
-      .filter(
-        (r) =>
-          r.decidedAt >= from &&
-          r.decidedAt < to &&
-          shardOf(r.request.userId, shardCount) === shard,
-      )
-      .sort((a, b) => a.decidedAt - b.decidedAt || (a.requestId < b.requestId ? -1 : 1))
-      .map((r) => ({
-        requestId: r.requestId,
-        userId: r.request.userId,
-        pool: r.request.pool,
-        amounts: { ...r.request.amounts },
-        durationSeconds: r.request.durationSeconds,
-        receivedAt: r.decidedAt,
-        outcome: r.decision.outcome,
-        tier: r.tier,
-        criticality: r.request.criticality,
-      }));
+    return requestLogOf(
+      [...this.decisions.values()].map((held) => held.record),
+      shard,
+      shardCount,
+      from,
+      to,
+    );
   }
 
   /** Every decision record held, durable ones only (tests and the local runtime's reports). */

@@ -59,25 +59,7 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
     from: number,
     to: number,
   ): Promise<RequestLogEntry[]> {
-    return [...this.decisions.values()]
-      .filter(
-        (r) =>
-          r.decidedAt >= from &&
-          r.decidedAt < to &&
-          shardOf(r.request.userId, shardCount) === shard,
-      )
-      .sort((a, b) => a.decidedAt - b.decidedAt || (a.requestId < b.requestId ? -1 : 1))
-      .map((r) => ({
-        requestId: r.requestId,
-        userId: r.request.userId,
-        pool: r.request.pool,
-        amounts: { ...r.request.amounts },
-        durationSeconds: r.request.durationSeconds,
-        receivedAt: r.decidedAt,
-        outcome: r.decision.outcome,
-        tier: r.tier,
-        criticality: r.request.criticality,
-      }));
+    return requestLogOf(this.decisions.values(), shard, shardCount, from, to);
   }
 
   /** Every decision record held (tests and the local runtime's reports). */
@@ -115,4 +97,34 @@ function deepFreeze<T>(value: T): T {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
   for (const inner of Object.values(value)) deepFreeze(inner);
   return Object.freeze(value);
+}
+
+/**
+ * The request-log view of decision records (what the DynamoDB `requestLog` index returns): the
+ * shard's decisions taken in [from, to), oldest first (ties by requestId).
+ */
+export function requestLogOf(
+  records: Iterable<DecisionRecord>,
+  shard: number,
+  shardCount: number,
+  from: number,
+  to: number,
+): RequestLogEntry[] {
+  return [...records]
+    .filter(
+      (r) =>
+        r.decidedAt >= from && r.decidedAt < to && shardOf(r.request.userId, shardCount) === shard,
+    )
+    .sort((a, b) => a.decidedAt - b.decidedAt || (a.requestId < b.requestId ? -1 : 1))
+    .map((r) => ({
+      requestId: r.requestId,
+      userId: r.request.userId,
+      pool: r.request.pool,
+      amounts: { ...r.request.amounts },
+      durationSeconds: r.request.durationSeconds,
+      receivedAt: r.decidedAt,
+      outcome: r.decision.outcome,
+      tier: r.tier,
+      criticality: r.request.criticality,
+    }));
 }
