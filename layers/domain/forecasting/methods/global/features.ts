@@ -124,6 +124,9 @@ export interface SeriesPrefix {
   readonly unchanged: Int32Array;
 }
 
+/** Relative difference under which two consecutive values count as unchanged. */
+const UNCHANGED_TOLERANCE = 1e-12;
+
 /** Prefix sums of a series (non-finite values are missing). */
 export function seriesPrefix(values: ArrayLike<number>): SeriesPrefix {
   const n = values.length;
@@ -147,7 +150,10 @@ export function seriesPrefix(values: ArrayLike<number>): SeriesPrefix {
     count[i + 1] = (count[i] as number) + (seen ? 1 : 0);
     change[i + 1] = (change[i] as number) + delta;
     pairs[i + 1] = (pairs[i] as number) + (paired ? 1 : 0);
-    unchanged[i + 1] = (unchanged[i] as number) + (paired && delta === 0 ? 1 : 0);
+    // "Unchanged" within rounding (a relative 1e-12), so the share does not depend on the units:
+    // two values an ulp apart can become equal, or stop being equal, when the series is scaled.
+    const same = paired && delta <= UNCHANGED_TOLERANCE * Math.max(Math.abs(v), Math.abs(previous));
+    unchanged[i + 1] = (unchanged[i] as number) + (same ? 1 : 0);
     previous = v;
   }
   return prefix;
