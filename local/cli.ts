@@ -325,6 +325,46 @@ program
   });
 
 program
+  .command("replay")
+  .description(
+    "Replay a real trace through reactive, patent, quota, shaper (its real pipeline on a simulated clock) and oracle; print the comparison, write JSON and an HTML report",
+  )
+  .requiredOption(
+    "--format <fmt>",
+    "trace layout: alibaba-dlrm, google-2011, alibaba-gpu, alibaba-genai",
+  )
+  .requiredOption("--trace <path>", "trace file, or a directory of .csv/.csv.gz files")
+  .option(
+    "--policies <list>",
+    "comma-separated policies (default: all five)",
+    (value: string) => value,
+  )
+  .option("--config <file>", "config whose tiers and forecast settings shaper runs with")
+  .option("--days <n>", "replay only the first N days of the trace", (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`--days must be a number of days > 0, got "${value}".`);
+    return n;
+  })
+  .option("--json <file>", "write the results as JSON")
+  .option("--report <file>", "write the HTML report (one self-contained file)")
+  .action(async (opts) => {
+    const { parsePolicies, REPLAY_POLICIES, runReplay } = await import("./replay-command.js");
+    const { config } = loadConfig(opts.config);
+    await runReplay({
+      format: opts.format,
+      trace: opts.trace,
+      policies: opts.policies === undefined ? [...REPLAY_POLICIES] : parsePolicies(opts.policies),
+      config,
+      days: opts.days,
+      jsonPath: opts.json,
+      reportPath: opts.report,
+      progressBar: process.stderr.isTTY === true,
+      print: (line) => console.log(line),
+    });
+  });
+
+program
   .command("token")
   .description(
     "Issue a token for the local admission API (signed with the local key in .shaper/ or SHAPER_LOCAL_SIGNING_KEY)",

@@ -1,19 +1,31 @@
 import type { PoolLoadRecord, PoolUsagePartial, UsageRecord } from "../../domain/usage.js";
 import type { UsageStore } from "../../ports/usage-store.js";
 
-/** Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key. */
+/**
+ * Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key.
+ * Records are copied in and out (callers cannot change stored state); per-user usage is kept in
+ * time order so a range read costs its length, not the history's (a month-long replay reads a
+ * week of history per series every interval).
+ */
 export class InMemoryUsageStore implements UsageStore {
-  private readonly usage = new Map<string, Map<number, UsageRecord>>();
+  private readonly usage = new Map<string, TimeIndexed<UsageRecord>>();
   private readonly partials = new Map<string, Map<string, PoolUsagePartial>>();
   private readonly load = new Map<string, Map<number, PoolLoadRecord>>();
 
   async putUsage(records: readonly UsageRecord[]): Promise<void> {
-    for (const r of records)
-      bucket(this.usage, `${r.pool}#${r.userId}`).set(r.intervalStart, structuredClone(r));
+    for (const r of records) {
+      const key = `${r.pool}#${r.userId}`;
+      let series = this.usage.get(key);
+      if (!series) {
+        series = new TimeIndexed<UsageRecord>();
+        this.usage.set(key, series);
+      }
+      series.put(r.intervalStart, copyUsage(r));
+    }
   }
 
   async getUsage(userId: string, pool: string, from: number, to: number): Promise<UsageRecord[]> {
-    return inRange(this.usage.get(`${pool}#${userId}`), from, to, (r) => r.intervalStart);
+    return this.usage.get(`${pool}#${userId}`)?.range(from, to).map(copyUsage) ?? [];
   }
 
   async putPoolUsagePartials(partials: readonly PoolUsagePartial[]): Promise<void> {
@@ -56,4 +68,52 @@ function inRange<K, V>(
     .filter((v) => timeOf(v) >= from && timeOf(v) < to)
     .sort((a, b) => timeOf(a) - timeOf(b))
     .map((v) => structuredClone(v));
+}
+
+/** A usage record's copy (its only nested value is the amounts). */
+function copyUsage(r: UsageRecord): UsageRecord {
+  return { ...r, usage: r.usage === null ? null : { ...r.usage } };
+}
+
+/** Values by time, kept sorted: appends in time order are O(1), a put elsewhere re-sorts lazily. */
+class TimeIndexed<V> {
+  private readonly byTime = new Map<number, V>();
+  private times: number[] = [];
+  private sorted = true;
+
+  put(time: number, value: V): void {
+    if (!this.byTime.has(time)) {
+      const last = this.times[this.times.length - 1];
+      if (last !== undefined && time < last) this.sorted = false;
+      this.times.push(time);
+    }
+    this.byTime.set(time, value);
+  }
+
+  /** Values with from ≤ time < to, in time order. */
+  range(from: number, to: number): V[] {
+    if (!this.sorted) {
+      this.times.sort((a, b) => a - b);
+      this.sorted = true;
+    }
+    const out: V[] = [];
+    for (let i = lowerBound(this.times, from); i < this.times.length; i++) {
+      const t = this.times[i] as number;
+      if (t >= to) break;
+      out.push(this.byTime.get(t) as V);
+    }
+    return out;
+  }
+}
+
+/** First index whose value is ≥ x in an ascending array. */
+function lowerBound(values: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
