@@ -55,6 +55,16 @@ export interface LoadResult {
 
 export const OUTCOMES = ["grant", "delay", "offer", "reject"] as const;
 
+/**
+ * Idle keep-alive sockets are closed by the generator after this long, in milliseconds: before
+ * the server's keep-alive timeout (Node's default, 5 s) closes them. Node 20's agent otherwise
+ * keeps an idle socket until the server closes it, and a request sent on it at that moment fails
+ * with ECONNRESET (nodejs/node#47130, #52649) — an error of the benchmark, not of the API. A
+ * server fast enough to need few connections leaves many idle after a burst, so it happened.
+ * (A request's own socket timeout is `timeoutMs`; this applies to free sockets only.)
+ */
+const IDLE_SOCKET_MS = 2_000;
+
 /** Index of the i-th request's user: every user is asked for, some far more than others. */
 function userIndex(spec: Pick<LoadSpec, "seed" | "users">, i: number): number {
   // A skewed mix (u² puts the mass on the first users): a few heavy tenants, a long tail.
@@ -109,7 +119,11 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const outcome = new Int8Array(total).fill(-1);
   const settledFlags = new Uint8Array(total);
   const firstErrors: string[] = [];
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.maxSockets });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: spec.maxSockets,
+    timeout: IDLE_SOCKET_MS,
+  });
   const target = new URL("/v1/requests", spec.url);
   const intervalMs = 1_000 / spec.ratePerSecond;
   const cpuBefore = process.cpuUsage();

@@ -542,7 +542,7 @@ class Decider {
       leaseId: requestLeaseId(this.request.requestId),
       userId: this.request.userId,
       kind: "request",
-      amounts: { ...this.request.amounts },
+      amounts: copyAmounts(this.request.amounts),
       startAt,
       endAt: startAt + this.request.durationSeconds,
       requestId: this.request.requestId,
@@ -605,6 +605,21 @@ class Decider {
     const held = heldPeakOver(this.timeline, this.now, this.end);
     return `limits: tier ${this.input.tierName} (weight ${num(this.input.tier.weight)}), guarantee ${formatAmounts(this.guarantee)}, cap ${this.cap ? formatAmounts(this.cap) : "none"}; ${this.request.userId} holds ${formatAmounts(this.relevant(held))} over the span; criticality ${this.request.criticality}`;
   }
+}
+
+/**
+ * A copy of `amounts`, built key by key (same keys, same order). Not `{ ...amounts }`: V8 gives
+ * every frozen copy of a spread object a map (hidden class) of its own, and the stores freeze
+ * their ledgers, so with thousands of leases every read of a lease's amounts was megamorphic (the
+ * timeline sweep ran about four times slower); copies built key by key share a map per key order.
+ */
+function copyAmounts(amounts: Amounts): Amounts {
+  const out: Amounts = {};
+  for (const key of Object.keys(amounts) as Resource[]) {
+    const v = amounts[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 function etaOf(startAt: number, now: number): number {

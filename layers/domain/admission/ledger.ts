@@ -45,8 +45,22 @@ export function pruneLedger(ledger: PoolLedger, nowSeconds: number): PoolLedger 
   return {
     ...ledger,
     capacity: inForce > 0 ? steps.slice(inForce) : steps,
-    leases: ledger.leases.filter((lease) => lease.endAt > nowSeconds),
+    leases: liveLeases(ledger.leases, nowSeconds),
   };
+}
+
+/**
+ * The leases still holding at or after `nowSeconds`, in ledger order. A loop rather than
+ * `Array#filter`: stored ledgers are frozen, and V8's filter over a frozen array is about five
+ * times slower (~100 µs for 3,000 leases, on every decision).
+ */
+function liveLeases(leases: readonly Lease[], nowSeconds: number): Lease[] {
+  const live: Lease[] = [];
+  for (let i = 0; i < leases.length; i++) {
+    const lease = leases[i] as Lease;
+    if (lease.endAt > nowSeconds) live.push(lease);
+  }
+  return live;
 }
 
 /**
@@ -108,6 +122,15 @@ export interface TimelineSegment {
  * and OTHER users' warm leases taken; the user's own warm leases available to it) and the user's
  * own request holdings, piecewise constant between lease starts/ends and capacity steps.
  *
+ * A sweep over the instants where something changes, in O(L + P log P) for L leases and P
+ * distinct instants: the leases' start and end events are bucketed by instant (a counting sort,
+ * not a comparison sort of L event objects) and applied to running per-resource sums. The sums
+ * take the same additions in the same order as a sweep over events sorted stably by time (the
+ * leases active at `fromSeconds` first, in ledger order; then per instant in ledger order, a
+ * lease's end before its start), so every segment is the same to the last bit as that sweep's.
+ * (Summing every lease at every boundary was O(L²) and cost ~6 ms per decision with 3,000 live
+ * leases; the comparison-sorted sweep cost ~210 µs with 1,900, this one ~55 µs.)
+ *
  * @param options.ignoreOthersWarm also treat other users' warm leases as free (to ask whether
  *   warm reservations alone stand in the way)
  */
@@ -117,48 +140,155 @@ export function buildTimeline(
   fromSeconds: number,
   options: { readonly ignoreOthersWarm?: boolean } = {},
 ): TimelineSegment[] {
-  // A sweep over lease starts and ends: O(L log L) for L leases. (Summing every lease at every
-  // boundary was O(L²) and made one decision cost ~6 ms with 3,000 live leases.)
-  const takenOptions = { forUserId: userId, ignoreOthersWarm: options.ignoreOthersWarm ?? false };
+  const ignoreOthersWarm = options.ignoreOthersWarm ?? false;
+  const { leases } = ledger;
+  const vectors = new Float64Array(leases.length * R);
+  const flags = new Uint8Array(leases.length);
   const taken = new Sums();
   const held = new Sums();
-  const events: { at: number; lease: Lease; sign: 1 | -1 }[] = [];
-  const points = new Set<number>([fromSeconds]);
-  for (const step of ledger.capacity) if (step.start > fromSeconds) points.add(step.start);
-  for (const lease of ledger.leases) {
+  const instants = new Instants();
+  instants.slotOf(fromSeconds);
+  for (const step of ledger.capacity) if (step.start > fromSeconds) instants.slotOf(step.start);
+  // Start and end events (code: lease index × 2, + 1 for a start), in the order the sweep
+  // applies them within one instant.
+  const eventSlots = new Int32Array(2 * leases.length);
+  const eventCodes = new Int32Array(2 * leases.length);
+  let eventCount = 0;
+  for (let i = 0; i < leases.length; i++) {
+    const lease = leases[i] as Lease;
     if (lease.endAt <= fromSeconds) continue;
-    points.add(lease.endAt);
-    events.push({ at: lease.endAt, lease, sign: -1 });
+    // What countsAsTaken says for this user, and the user's own request leases as held.
+    const own = lease.userId === userId;
+    let f = readVector(lease.amounts, vectors, i * R);
+    if (lease.kind === "request") f |= own ? TAKEN | HELD : TAKEN;
+    else if (!own && !ignoreOthersWarm) f |= TAKEN;
+    flags[i] = f;
+    eventSlots[eventCount] = instants.slotOf(lease.endAt);
+    eventCodes[eventCount++] = i * 2;
     if (lease.startAt > fromSeconds) {
-      points.add(lease.startAt);
-      events.push({ at: lease.startAt, lease, sign: 1 });
+      eventSlots[eventCount] = instants.slotOf(lease.startAt);
+      eventCodes[eventCount++] = i * 2 + 1;
     } else {
-      apply(lease, 1);
+      apply(i, 1);
     }
   }
-  events.sort((a, b) => a.at - b.at);
-  const sorted = [...points].sort((a, b) => a - b);
+  // Instants in time order, and the events bucketed by instant (a counting sort: stable).
+  const times = instants.times;
+  const order = times
+    .map((_, slot) => slot)
+    .sort((a, b) => (times[a] as number) - (times[b] as number));
+  const rank = new Int32Array(times.length);
+  for (let k = 0; k < order.length; k++) rank[order[k] as number] = k;
+  const bucketEnd = new Int32Array(times.length + 1);
+  for (let e = 0; e < eventCount; e++) {
+    const k = (rank[eventSlots[e] as number] as number) + 1;
+    bucketEnd[k] = (bucketEnd[k] as number) + 1;
+  }
+  for (let k = 1; k <= times.length; k++) {
+    bucketEnd[k] = (bucketEnd[k] as number) + (bucketEnd[k - 1] as number);
+  }
+  const fill = bucketEnd.slice(0, times.length);
+  const events = new Int32Array(eventCount);
+  for (let e = 0; e < eventCount; e++) {
+    const k = rank[eventSlots[e] as number] as number;
+    events[fill[k] as number] = eventCodes[e] as number;
+    fill[k] = (fill[k] as number) + 1;
+  }
+  // Capacity steps by start, stably: among steps starting at the same instant the last one
+  // listed holds, as in capacityAt.
+  const steps = ledger.capacity
+    .filter((step) => !Number.isNaN(step.start))
+    .sort((a, b) => a.start - b.start);
+  let inForce = -1;
   const segments: TimelineSegment[] = [];
   let next = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i] as number;
-    while (next < events.length && (events[next] as { at: number }).at <= start) {
-      const event = events[next++] as { lease: Lease; sign: 1 | -1 };
-      apply(event.lease, event.sign);
+  for (let k = 0; k < order.length; k++) {
+    const start = times[order[k] as number] as number;
+    for (const until = bucketEnd[k + 1] as number; next < until; next++) {
+      const code = events[next] as number;
+      apply(code >>> 1, (code & 1) === 1 ? 1 : -1);
     }
+    while (inForce + 1 < steps.length && (steps[inForce + 1] as CapacityStep).start <= start) {
+      inForce++;
+    }
+    const nextSlot = order[k + 1];
     segments.push({
       start,
-      end: sorted[i + 1] ?? Number.POSITIVE_INFINITY,
-      free: subtractAmounts(capacityAt(ledger, start), taken.toAmounts()),
+      end: nextSlot === undefined ? Number.POSITIVE_INFINITY : (times[nextSlot] as number),
+      free: taken.subtractedFrom(steps[inForce]?.capacity),
       held: held.toAmounts(),
     });
   }
   return segments;
 
-  function apply(lease: Lease, sign: 1 | -1): void {
-    if (countsAsTaken(lease, takenOptions)) taken.add(lease.amounts, sign);
-    if (lease.kind === "request" && lease.userId === userId) held.add(lease.amounts, sign);
+  function apply(i: number, sign: 1 | -1): void {
+    const f = flags[i] as number;
+    if (f & TAKEN) taken.add(vectors, i * R, f, sign);
+    if (f & HELD) held.add(vectors, i * R, f, sign);
   }
+}
+
+/**
+ * The distinct instants of a sweep, numbered in the order first seen. A small direct-mapped
+ * cache sits in front of the Map: leases end at a handful of instants at a time, and a Map
+ * lookup (hashing a double) for every lease cost a fifth of the sweep.
+ */
+class Instants {
+  /** By slot; -0 is kept as +0, as a Set would keep it. */
+  readonly times: number[] = [];
+  private readonly slots = new Map<number, number>();
+  private readonly cachedTime = new Float64Array(CACHE_SIZE).fill(Number.NaN);
+  private readonly cachedSlot = new Int32Array(CACHE_SIZE);
+
+  slotOf(t: number): number {
+    // Any hash will do (the hit is checked by equality); NaN never hits, NaN ≠ NaN.
+    const h = (t | 0) & (CACHE_SIZE - 1);
+    if (this.cachedTime[h] === t) return this.cachedSlot[h] as number;
+    let slot = this.slots.get(t);
+    if (slot === undefined) {
+      slot = this.times.length;
+      this.slots.set(t, slot);
+      this.times.push(t === 0 ? 0 : t);
+    }
+    this.cachedTime[h] = t;
+    this.cachedSlot[h] = slot;
+    return slot;
+  }
+}
+
+const CACHE_SIZE = 64;
+
+/**
+ * RESOURCES in the order `readVector` writes them. Typed as the exact tuple so that a change to
+ * RESOURCES stops this from compiling until `readVector` follows it.
+ */
+const VECTOR_RESOURCES: readonly ["vcpu", "memoryGiB", "gpu"] = RESOURCES;
+const R = VECTOR_RESOURCES.length;
+/** Flag bits next to the per-resource "names it" bits (0 … R − 1) of a lease in a sweep. */
+const TAKEN = 1 << R;
+const HELD = 1 << (R + 1);
+
+/**
+ * Writes `amounts` into `out` from `at` in VECTOR_RESOURCES order and returns a bit mask of the
+ * resources it names. Named property reads rather than `amounts[r]` over RESOURCES: a keyed
+ * read by a varying key is several times slower, and the sweep reads every live lease.
+ */
+function readVector(amounts: Amounts, out: Float64Array, at: number): number {
+  const { vcpu, memoryGiB, gpu } = amounts;
+  let mask = 0;
+  if (vcpu !== undefined) {
+    out[at] = vcpu;
+    mask |= 1;
+  }
+  if (memoryGiB !== undefined) {
+    out[at + 1] = memoryGiB;
+    mask |= 2;
+  }
+  if (gpu !== undefined) {
+    out[at + 2] = gpu;
+    mask |= 4;
+  }
+  return mask;
 }
 
 /**
@@ -167,22 +297,36 @@ export function buildTimeline(
  * result has the same keys as `committedAt`.
  */
 class Sums {
-  private readonly total = new Float64Array(RESOURCES.length);
-  private readonly naming = new Int32Array(RESOURCES.length);
+  private readonly total = new Float64Array(R);
+  private readonly naming = new Int32Array(R);
 
-  add(amounts: Amounts, sign: 1 | -1): void {
-    for (let r = 0; r < RESOURCES.length; r++) {
-      const value = amounts[RESOURCES[r] as Resource];
-      if (value === undefined) continue;
-      this.total[r] = (this.total[r] as number) + sign * value;
+  /** Adds (sign 1) or removes (−1) the vector at `at`, for the resources `mask` names. */
+  add(vectors: Float64Array, at: number, mask: number, sign: 1 | -1): void {
+    for (let r = 0; r < R; r++) {
+      if ((mask & (1 << r)) === 0) continue;
+      this.total[r] = (this.total[r] as number) + sign * (vectors[at + r] as number);
       this.naming[r] = (this.naming[r] as number) + sign;
     }
   }
 
   toAmounts(): Amounts {
     const out: Amounts = {};
-    for (let r = 0; r < RESOURCES.length; r++) {
-      if ((this.naming[r] as number) > 0) out[RESOURCES[r] as Resource] = this.total[r] as number;
+    for (let r = 0; r < R; r++) {
+      if ((this.naming[r] as number) > 0)
+        out[VECTOR_RESOURCES[r] as Resource] = this.total[r] as number;
+    }
+    return out;
+  }
+
+  /** `subtractAmounts(capacity, this.toAmounts())`, without the intermediate object. */
+  subtractedFrom(capacity: Amounts | undefined): Amounts {
+    const out: Amounts = {};
+    for (let r = 0; r < R; r++) {
+      const resource = VECTOR_RESOURCES[r] as Resource;
+      const c = capacity?.[resource];
+      const named = (this.naming[r] as number) > 0;
+      if (c !== undefined || named)
+        out[resource] = (c ?? 0) - (named ? (this.total[r] as number) : 0);
     }
     return out;
   }

@@ -81,6 +81,27 @@ describe("issueToken / verifyBearer", () => {
     }
   });
 
+  it("verifies each key with its own imported key, however often both are used", async () => {
+    const clock = new ManualClock(T);
+    const other: TokenSettings = { ...SETTINGS, key: new Uint8Array(32).fill(3) };
+    const ours = await issueToken(SETTINGS, { userId: "acme" }, 600, clock);
+    const theirs = await issueToken(other, { userId: "globex" }, 600, clock);
+    for (let round = 0; round < 2; round++) {
+      await expect(verifyBearer(SETTINGS, `Bearer ${ours}`, clock)).resolves.toMatchObject({
+        sub: "acme",
+      });
+      await expect(verifyBearer(other, `Bearer ${theirs}`, clock)).resolves.toMatchObject({
+        sub: "globex",
+      });
+      await expect(verifyBearer(SETTINGS, `Bearer ${theirs}`, clock)).rejects.toThrow(
+        /signature does not verify/,
+      );
+      await expect(verifyBearer(other, `Bearer ${ours}`, clock)).rejects.toThrow(
+        /signature does not verify/,
+      );
+    }
+  });
+
   it("refuses keys too short for HS256", async () => {
     await expect(
       issueToken(

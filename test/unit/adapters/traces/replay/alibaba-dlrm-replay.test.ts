@@ -58,7 +58,9 @@ describe("alibaba-dlrm replay mapping", () => {
 
   it("names file, line and column of a malformed row", async () => {
     const file = fixture(["i0,CN,app_1,lots,64,0,0,0,0,320.0,320.0,0,0,-1,,,500"]);
-    await expect(readAlibabaDlrmReplay(file)).rejects.toThrow(/trace\.csv:2: column "cpu_request" is "lots"/);
+    await expect(readAlibabaDlrmReplay(file)).rejects.toThrow(
+      /trace\.csv:2: column "cpu_request" is "lots"/,
+    );
   });
 
   it("refuses a trace with nothing to replay", async () => {
