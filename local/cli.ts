@@ -86,8 +86,32 @@ program
     "--data-dir <dir>",
     "keep decisions, ledgers and usage on disk in this folder (append-only logs, replayed at start); default: in memory",
   )
+  .option(
+    "--report <file>",
+    "where to write the HTML report comparing the five policies",
+    "out/report.html",
+  )
+  .option(
+    "--replay-days <n>",
+    "days the report replays through all five policies (0 = no report)",
+    (value: string) => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0)
+        throw new InvalidArgumentError(`--replay-days must be a number ≥ 0, got "${value}".`);
+      return n;
+    },
+    1,
+  )
+  .option("--trace <path>", "replay this trace for the report instead of the built-in workload")
+  .option(
+    "--format <fmt>",
+    "layout of --trace: alibaba-dlrm, google-2011, alibaba-gpu, alibaba-genai",
+  )
   .option("--verbose", "log what the handlers log", false)
   .action(async (opts) => {
+    if ((opts.trace === undefined) !== (opts.format === undefined)) {
+      throw new InvalidArgumentError("--trace and --format go together: give both or neither.");
+    }
     if (!opts.verbose) {
       process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
       process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
@@ -106,6 +130,11 @@ program
       serve: opts.serve,
       intensity: opts.intensity,
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+      report: {
+        path: opts.report,
+        days: opts.replayDays,
+        ...(opts.trace === undefined ? {} : { trace: opts.trace, format: opts.format }),
+      },
       print: (line) => console.log(line),
     });
   });

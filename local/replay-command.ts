@@ -109,21 +109,43 @@ export function truncateTrace(trace: ReplayTrace, days: number): ReplayTrace {
  *   request after the warm-up (nothing would test the guarantees)
  */
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
-  const { print } = options;
-  const wall = performance.now();
   let trace = await readReplayTrace(options.format, options.trace);
   if (options.days !== undefined) trace = truncateTrace(trace, options.days);
+  return replayTrace(trace, { ...options, source: `${options.format} from ${options.trace}` });
+}
+
+export interface ReplayTraceOptions
+  extends Pick<
+    ReplayOptions,
+    "policies" | "config" | "jsonPath" | "reportPath" | "progressBar" | "print"
+  > {
+  /** What the trace is, for the heading (e.g. "alibaba-dlrm from <path>"). */
+  readonly source: string;
+}
+
+/**
+ * Replays a trace already read: runs the policies, scores them, prints the summary and writes
+ * what was asked for.
+ *
+ * @throws ValidationError when no critical request arrives after the warm-up
+ */
+export async function replayTrace(
+  trace: ReplayTrace,
+  options: ReplayTraceOptions,
+): Promise<ReplayResult> {
+  const { print } = options;
+  const wall = performance.now();
   const scoredFrom = scoredFromOf(trace);
   const critical = trace.requests.filter(
     (r) => r.criticality === "critical" && r.arrival >= scoredFrom,
   ).length;
   if (critical === 0) {
     throw new ValidationError(
-      `The ${options.format} trace at ${options.trace} has no critical request after the warm-up, so a replay could not check the guarantees. Replay a longer span or another trace.`,
+      `The trace (${options.source}) has no critical request after the warm-up, so a replay could not check the guarantees. Replay a longer span or another trace.`,
       [{ field: "trace", message: "no critical request after the warm-up" }],
     );
   }
-  print(`shaper replay — ${options.format} from ${options.trace}`);
+  print(`shaper replay — ${options.source}`);
   print(
     `  span           ${iso(trace.start)} → ${iso(trace.end)} (${((trace.end - trace.start) / 86_400).toFixed(1)} days); scored from ${iso(scoredFrom)} (the first 20 % is warm-up)`,
   );
@@ -137,6 +159,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const runs: PolicyRun[] = [];
   let fans: ForecastFan[] = [];
+  let shaperNote: string | undefined;
   let reactive: PolicyRun | undefined;
   const reactiveRun = () => {
     reactive ??= runReactive(trace);
@@ -175,6 +198,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
           });
           runs.push(result.run);
           fans = result.fans;
+          shaperNote = `  shaper         ${result.policyChanges} tier policy change${result.policyChanges === 1 ? "" : "s"} by the daily Adapt step; pipeline ${(result.run.wallSeconds).toFixed(1)} s`;
         } finally {
           bar?.stop();
         }
@@ -185,7 +209,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const result: ReplayResult = {
     format: trace.format,
-    trace: options.trace,
+    trace: options.source,
     start: trace.start,
     end: trace.end,
     scoredFrom,
@@ -195,6 +219,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     forecastFans: fans,
   };
   printSummary(result, print);
+  if (shaperNote) print(shaperNote);
   if (options.jsonPath) {
     await writeAtomically(options.jsonPath, `${JSON.stringify(result, null, 2)}\n`);
     print(`  JSON           ${options.jsonPath}`);
@@ -203,7 +228,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     await writeReplayReport(result, options.reportPath);
     print(`  report         ${options.reportPath}`);
   }
-  print(`  wall time      ${((performance.now() - wall) / 1000).toFixed(1)} s`);
+  print(`  replay took    ${((performance.now() - wall) / 1000).toFixed(1)} s`);
   return result;
 }
 

@@ -3,6 +3,7 @@ import { parseConfig, type ShaperConfig, type User } from "../layers/domain/conf
 import { formatAmounts } from "../layers/domain/resources.js";
 import { localTokenSettings } from "./local-signing-key.js";
 import { type CycleReport, LocalSystem } from "./local-system.js";
+import { workloadTrace } from "./replay/workload-trace.js";
 import { formatTable } from "./table.js";
 
 /**
@@ -23,6 +24,16 @@ export interface StartOptions {
   readonly intensity: number;
   /** Folder of the embedded on-disk store; absent = in memory. */
   readonly dataDir?: string;
+  /**
+   * The report written at the end: the five replay policies over `days` of the built-in workload
+   * (ending where the live run starts), or of a trace when one is given. `days` 0 = no report.
+   */
+  readonly report?: {
+    readonly path: string;
+    readonly days: number;
+    readonly trace?: string;
+    readonly format?: string;
+  };
   readonly print: (line: string) => void;
 }
 
@@ -164,6 +175,9 @@ export async function runStart(options: StartOptions): Promise<void> {
       system.clock.set(intervalStart + config.intervalSeconds);
     }
     printSummary(system, all, config, { from: start, to: system.clock.nowSeconds() }, print);
+    if (options.report && options.report.days > 0) {
+      await writeStartReport(options.report, config, system, start, print);
+    }
     print(`  wall time      ${((performance.now() - wallStart) / 1000).toFixed(1)} s`);
     if (options.serve) {
       print("");
@@ -184,6 +198,40 @@ export async function runStart(options: StartOptions): Promise<void> {
   } finally {
     await system.close();
   }
+}
+
+/** Replays the workload (or the given trace) through the five policies and writes the report. */
+async function writeStartReport(
+  report: NonNullable<StartOptions["report"]>,
+  config: ShaperConfig,
+  system: LocalSystem,
+  runStart: number,
+  print: (line: string) => void,
+): Promise<void> {
+  const { REPLAY_POLICIES, readReplayTrace, replayTrace, truncateTrace } = await import(
+    "./replay-command.js"
+  );
+  const interval = config.intervalSeconds;
+  const end = runStart - (runStart % interval);
+  const trace =
+    report.trace !== undefined && report.format !== undefined
+      ? truncateTrace(await readReplayTrace(report.format, report.trace), report.days)
+      : workloadTrace(system.workload, config, {
+          start: end - Math.round((report.days * 86_400) / interval) * interval,
+          end,
+        });
+  print("");
+  await replayTrace(trace, {
+    source:
+      report.trace === undefined
+        ? `the built-in workload, ${report.days} day${report.days === 1 ? "" : "s"} before the live run`
+        : `${report.format} from ${report.trace}, first ${report.days} day${report.days === 1 ? "" : "s"}`,
+    policies: [...REPLAY_POLICIES],
+    config,
+    reportPath: report.path,
+    progressBar: process.stderr.isTTY === true,
+    print,
+  });
 }
 
 function printSummary(

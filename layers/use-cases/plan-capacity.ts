@@ -1,4 +1,5 @@
 import { applyPlanToLedger } from "../domain/admission/ledger.js";
+import type { Lease } from "../domain/admission.js";
 import {
   effectiveLimits,
   type Pool,
@@ -17,6 +18,7 @@ import {
   type UserFootprint,
 } from "../domain/planning/capacity-plan.js";
 import type { PolicySet, TierPolicy } from "../domain/policy.js";
+import type { Amounts, Resource } from "../domain/resources.js";
 import type { AdmissionStore } from "../ports/admission-store.js";
 import type { CapacityScaler, ScalingTarget } from "../ports/capacity-scaler.js";
 import type { ConfigSource } from "../ports/config-source.js";
@@ -238,6 +240,12 @@ async function planOnePool(
     capacity = { desiredTasks: 0, runningTasks: 0, pendingTasks: 0 };
   }
 
+  // Work already admitted holds its capacity: the plan never provisions less than it.
+  const committed = committedPerInterval(
+    (await deps.admissions.getLedger(name)).leases,
+    starts,
+    config.intervalSeconds,
+  );
   const plan = planPool({
     pool: name,
     config: pool,
@@ -245,6 +253,7 @@ async function planOnePool(
     users,
     tiers,
     capacity,
+    committed,
     now,
     intervalSeconds: config.intervalSeconds,
     horizon: config.horizonIntervals,
@@ -330,6 +339,29 @@ async function resolveUser(
     caches.userCache.set(userId, pending);
   }
   return (await pending) ?? fromConfig;
+}
+
+/**
+ * Per plan interval, the amounts request leases hold at some point in it (the sum over leases
+ * overlapping the interval: an upper bound of the peak, exact for leases spanning it).
+ */
+export function committedPerInterval(
+  leases: readonly Lease[],
+  starts: readonly number[],
+  intervalSeconds: number,
+): Amounts[] {
+  const out: Amounts[] = starts.map(() => ({}));
+  for (const lease of leases) {
+    if (lease.kind !== "request") continue;
+    starts.forEach((start, k) => {
+      if (lease.startAt >= start + intervalSeconds || lease.endAt <= start) return;
+      const sum = out[k] as Amounts;
+      for (const [r, v] of Object.entries(lease.amounts) as [Resource, number][]) {
+        sum[r] = (sum[r] ?? 0) + v;
+      }
+    });
+  }
+  return out;
 }
 
 /** Writes the plan into the pool's ledger, re-reading when admission changed it meanwhile. */

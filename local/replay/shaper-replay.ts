@@ -22,6 +22,7 @@ import { collectPools, collectShard } from "../../layers/use-cases/collect-usage
 import { forecastPools } from "../../layers/use-cases/forecast-pools.js";
 import { forecastUsers } from "../../layers/use-cases/forecast-users.js";
 import { planCapacity } from "../../layers/use-cases/plan-capacity.js";
+import { adaptPolicies } from "../../layers/use-cases/retrain/adapt-policies.js";
 import { TraceUsageSource } from "./trace-usage-source.js";
 
 /**
@@ -51,6 +52,8 @@ export interface ShaperReplayResult {
   readonly fans: ForecastFan[];
   /** The config the replay ran (pools and users from the trace). */
   readonly config: ShaperConfig;
+  /** Tier policy changes the daily Adapt step made. */
+  readonly policyChanges: number;
 }
 
 /** The deployment config with the trace's pools and tenants in place of its own. */
@@ -97,6 +100,9 @@ export function replayConfig(base: ShaperConfig, trace: ReplayTrace): ShaperConf
     `the replay config for ${trace.format}`,
   );
 }
+
+/** Second of the day the retrain flow's daily run fires (03:17 UTC). */
+const ADAPT_AT_SECOND_OF_DAY = 3 * 3_600 + 17 * 60;
 
 interface Arrival {
   readonly at: number;
@@ -214,6 +220,7 @@ export async function runShaperReplay(
   let next = 0;
   const fanAt = trace.start + Math.floor(0.6 * (trace.end - trace.start));
   let fanSnapshot: ForecastFan[] | undefined;
+  let policyChanges = 0;
   const span = trace.end - first;
 
   const settle = async (arrival: Arrival) => {
@@ -269,18 +276,34 @@ export async function runShaperReplay(
   };
 
   for (let t = first; t < trace.end; t += interval) {
-    clock.set(t + 1);
+    clock.set(t);
     for (let shard = 0; shard < config.shardCount; shard++)
-      await collectShard(collectDeps, { time: t + 1, shard });
-    await collectPools(collectDeps, { time: t + 1 });
+      await collectShard(collectDeps, { time: t, shard });
+    await collectPools(collectDeps, { time: t });
     for (let shard = 0; shard < config.shardCount; shard++)
-      await forecastUsers(forecastDeps, { time: t + 1, shard });
-    await forecastPools({ ...forecastDeps, events }, { time: t + 1 });
+      await forecastUsers(forecastDeps, { time: t, shard });
+    await forecastPools({ ...forecastDeps, events }, { time: t });
     await planCapacity(
       { config: configSource, policies, forecasts, users, scaler: cluster, plans, admissions },
-      { time: t + 1 },
+      { time: t },
     );
-    if (!fanSnapshot && t + 1 >= fanAt)
+    // The retrain flow runs daily at 03:17 UTC (infra/constructs/retrain-flow.ts); its Adapt
+    // step moves each tier's quantile and headroom from the day's outcomes, within bounds.
+    if ((t + interval - ADAPT_AT_SECOND_OF_DAY) % 86_400 < interval && t - first >= 86_400) {
+      const adapted = await adaptPolicies(
+        {
+          configSource,
+          forecastStore: forecasts,
+          requestLog: admissions,
+          usageStore,
+          policyStore: policies,
+          clock,
+        },
+        { time: new Date(t * 1000).toISOString() },
+      );
+      policyChanges += adapted.changes.length;
+    }
+    if (!fanSnapshot && t >= fanAt)
       fanSnapshot = await forecastFans(trace, config, forecasts, usageSource, t, options.fans ?? 4);
     const until = t + interval;
     for (;;) {
@@ -296,7 +319,7 @@ export async function runShaperReplay(
       }
       const r = request as ReplayRequest;
       await settle({
-        at: Math.max(r.arrival, t + 1),
+        at: r.arrival,
         index: next,
         body: {
           requestId: r.requestId,
@@ -326,6 +349,7 @@ export async function runShaperReplay(
     },
     fans: fanSnapshot ?? [],
     config,
+    policyChanges,
   };
 }
 

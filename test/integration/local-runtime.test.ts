@@ -60,8 +60,19 @@ describe("the shaper CLI", () => {
       expect(result.stdout).toContain(command);
   });
 
-  it("runs the whole pipeline locally and prints what each stage did", async () => {
-    const result = await shaper("start", "--cycles", "3", "--users", "8", "--history-days", "1");
+  it("runs the whole pipeline locally, prints what each stage did, and writes the report", async () => {
+    const report = path.join(mkdtempSync(path.join(tmpdir(), "shaper-report-")), "report.html");
+    const result = await shaper(
+      "start",
+      "--cycles",
+      "3",
+      "--users",
+      "8",
+      "--history-days",
+      "1",
+      "--report",
+      report,
+    );
     expect(result.stderr).not.toMatch(/Error/);
     expect(result.code).toBe(0);
     for (const stage of ["collect", "forecast", "plan", "admit", "Summary"])
@@ -69,6 +80,11 @@ describe("the shaper CLI", () => {
     const line = result.stdout.split("\n").find((l) => l.trimStart().startsWith("all "));
     const requests = Number(line?.trim().split(/\s+/)[1]?.replace(/,/g, ""));
     expect(requests).toBeGreaterThan(0);
+    // The report: the five policies replayed on the built-in workload, its path printed last.
+    for (const policy of ["reactive", "patent", "quota", "shaper", "oracle"])
+      expect(result.stdout).toMatch(new RegExp(`\\n  ${policy} +[\\d,]+ `));
+    expect(result.stdout).toContain(`report         ${report}`);
+    expect(readFileSync(report, "utf8")).toContain("<canvas");
   });
 
   it("rejects an invalid config file, naming the field and the fix", async () => {

@@ -115,6 +115,11 @@ export interface PlanPoolInput {
   /** Forecast quantile and headroom per tier in force (policies, else the config's tier values). */
   readonly tiers: Readonly<Record<string, TierPolicy>>;
   readonly capacity: CurrentCapacity;
+  /**
+   * Per plan interval, what admitted requests hold in it (the ledger's request leases): demand is
+   * never planned below it, since admitted work cannot be taken back.
+   */
+  readonly committed?: readonly Amounts[];
   /** Epoch seconds. */
   readonly now: number;
   readonly intervalSeconds: number;
@@ -306,6 +311,22 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     for (let k = 0; k < horizon; k++) {
       raised.push((drawn[k] as number) > (values[k] as number));
       if ((drawn[k] as number) > (values[k] as number)) values[k] = drawn[k] as number;
+    }
+    const held = input.committed;
+    if (held) {
+      let floored = 0;
+      for (let k = 0; k < horizon; k++) {
+        const c = held[k]?.[r] ?? 0;
+        if (c > (values[k] as number)) {
+          values[k] = c;
+          floored++;
+        }
+      }
+      if (floored > 0) {
+        sourceNotes.push(
+          `${r}: raised to what admitted requests hold in ${floored} interval(s) (the forecast was below it)`,
+        );
+      }
     }
     demand.set(r, values);
     guaranteed.set(r, drawn);

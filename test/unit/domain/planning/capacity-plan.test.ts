@@ -71,6 +71,22 @@ describe("planPool demand", () => {
     expect(plan.intervals[0]?.reason).toContain("q0.92 not in the pool forecast, used q0.95");
   });
 
+  it("never plans below what admitted requests hold, whatever the forecast says", () => {
+    const committed = Array.from({ length: 12 }, (_, k) => ({ vcpu: k < 3 ? 50 : 0 }));
+    const inputs = {
+      poolForecast: poolForecast(flat(2)),
+      users: [user("a", flat(1), { tier: "free" })],
+    };
+    const plan = planPool(planInput({ ...inputs, committed }));
+    const forecastOnly = planPool(planInput(inputs));
+    // 50 vCPU held over the first three intervals → 13 tasks of 4 there; the forecast after.
+    expect(plan.intervals.slice(0, 3).map((i) => i.demand.vcpu)).toEqual([50, 50, 50]);
+    expect(plan.intervals[0]?.targetTasks).toBe(13);
+    expect(plan.intervals[3]?.demand.vcpu).toBe(forecastOnly.intervals[3]?.demand.vcpu);
+    expect(forecastOnly.intervals[0]?.demand.vcpu).toBeLessThan(50);
+    expect(plan.intervals[0]?.reason).toContain("raised to what admitted requests hold");
+  });
+
   it("never plans below the guaranteed minimums the forecast says will be drawn", () => {
     const plan = planPool(
       planInput({
