@@ -9,7 +9,7 @@ import { InMemoryPolicyStore } from "../layers/adapters/local/in-memory-policy-s
 import { InMemoryUserRegistry } from "../layers/adapters/local/in-memory-user-registry.js";
 import { StaticConfigSource } from "../layers/adapters/local/static-config-source.js";
 import { SageMakerForecastModel } from "../layers/adapters/sagemaker-runtime/sagemaker-forecast-model.js";
-import { fairShare } from "../layers/domain/allocation/fair-share.js";
+import { allocateFairShare, fairShare } from "../layers/domain/allocation/fair-share.js";
 import { parseConfig, REQUIRED_QUANTILES, type ShaperConfig } from "../layers/domain/config.js";
 import { forecastSeasonalNaive } from "../layers/domain/forecasting/seasonal-naive.js";
 import { planPool, type UserFootprint } from "../layers/domain/planning/capacity-plan.js";
@@ -74,6 +74,50 @@ function fairShareBench(): Promise<BenchResult> {
   }).then((ms) => ({
     name: "fair-share",
     what: "weighted max-min fair share, 1,000,000 users × 3 resources, capacity 60 % of demand",
+    value: ms,
+    unit: "ms",
+  }));
+}
+
+function drfBench(): Promise<BenchResult> {
+  const users = 1_000_000;
+  const names = ["vcpu", "memoryGiB", "gpu"] as const;
+  const weight = new Float64Array(users);
+  const demand = Object.fromEntries(names.map((r) => [r, new Float64Array(users)])) as Record<
+    (typeof names)[number],
+    Float64Array
+  >;
+  const guarantee = Object.fromEntries(names.map((r) => [r, new Float64Array(users)])) as Record<
+    (typeof names)[number],
+    Float64Array
+  >;
+  const totals = { vcpu: 0, memoryGiB: 0, gpu: 0 };
+  for (let i = 0; i < users; i++) {
+    weight[i] = [1, 2, 4][i % 3] as number;
+    const vcpu = 1 + 50 * hashUnit("d", i) ** 3;
+    // Memory per vCPU from 2 to 8 GiB; one user in ten wants GPUs.
+    const memory = vcpu * (2 + 6 * hashUnit("m", i));
+    const gpu = hashUnit("g", i) < 0.1 ? 1 + Math.floor(4 * hashUnit("n", i)) : 0;
+    demand.vcpu[i] = vcpu;
+    demand.memoryGiB[i] = memory;
+    demand.gpu[i] = gpu;
+    if (i % 3 === 2) {
+      guarantee.vcpu[i] = 1;
+      guarantee.memoryGiB[i] = 4;
+    }
+    totals.vcpu += vcpu;
+    totals.memoryGiB += memory;
+    totals.gpu += gpu;
+  }
+  const problem = {
+    weight,
+    demand,
+    guarantee,
+    capacity: { vcpu: totals.vcpu * 0.6, memoryGiB: totals.memoryGiB * 0.7, gpu: totals.gpu * 0.5 },
+  };
+  return medianMs(3, () => allocateFairShare(problem, { method: "drf" })).then((ms) => ({
+    name: "drf",
+    what: "weighted dominant-resource fairness, 1,000,000 users × 3 resources (vCPU 60 %, memory 70 %, GPU 50 % of demand)",
     value: ms,
     unit: "ms",
   }));
@@ -325,6 +369,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ? []
       : [
           ["fair share", fairShareBench],
+          ["dominant-resource fairness", drfBench],
           ["plan", () => planBench(config)],
           ["forecast", forecastBench],
           ["model server", modelServerBench],

@@ -381,15 +381,19 @@ export interface MultiResourceProblem {
 
 /**
  * How several resources are shared. `per-resource` runs {@link fairShare} on each resource on
- * its own. (Dominant-resource fairness, which couples the resources of one user, is planned as
- * another method with the same result shape.)
+ * its own. `drf` is weighted dominant-resource fairness (Ghodsi et al., NSDI 2011), which couples
+ * the resources of one user: see {@link dominantResourceFairShare}.
  */
-export type MultiResourceMethod = "per-resource";
+export type MultiResourceMethod = "per-resource" | "drf";
 
 export interface MultiResourceAllocation {
   readonly method: MultiResourceMethod;
   /** One result per resource that had a demand array. */
   readonly byResource: Partial<Record<Resource, FairShareResult>>;
+  /** `drf` only: each user's dominant share (its largest share of any resource's capacity). */
+  readonly dominantShare?: Float64Array;
+  /** `drf` only: the final level (dominant share per unit of weight) progressive filling reached. */
+  readonly dominantLevel?: number;
 }
 
 /**
@@ -412,6 +416,7 @@ export function allocateFairShare(
   options: { readonly method?: MultiResourceMethod } = {},
 ): MultiResourceAllocation {
   const method = options.method ?? "per-resource";
+  if (method === "drf") return dominantResourceFairShare(problem);
   const byResource: Partial<Record<Resource, FairShareResult>> = {};
   for (const r of RESOURCES) {
     const demand = problem.demand[r];
@@ -425,4 +430,227 @@ export function allocateFairShare(
     });
   }
   return { method, byResource };
+}
+
+/** Relative tolerance when comparing levels of different resources. */
+const LEVEL_TOLERANCE = 1e-12;
+
+/**
+ * Weighted dominant-resource fairness with guarantees and caps, by progressive filling (fluid).
+ *
+ * Each user asks for a bundle d (its demands across resources); what it gets is a fraction f of
+ * that bundle, the same on every resource, so a user that needs 4 GiB per vCPU gets memory and
+ * vCPU in that ratio. Its dominant share is f × D, D = max over resources of d[r] / capacity[r].
+ * A cap on any resource caps the whole bundle (f ≤ min c[r]/d[r]); a guarantee covers the largest
+ * fraction of the bundle it covers on every resource (γ = min g[r]/d[r]). At level λ,
+ *
+ *     f(λ) = min(1, max(γ, w·λ / D))
+ *
+ * — the user's dominant share rises with its weight until the bundle is met. On each resource this
+ * is the single-resource water-fill of {@link fairShare} with weight w·d[r]/D, so each resource's
+ * exhaustion level is found exactly by it; the smallest one saturates first. Users drawing on a
+ * saturated resource stop there; the others keep rising in the next round with what is left, so
+ * capacity one user cannot use goes to users who can (as max-min does). At most one round per
+ * resource. When the guarantees alone exceed a resource, every guarantee fraction is scaled by the
+ * same factor (so bundles stay bundles) and the result says so.
+ *
+ * @param problem weights, and demands/guarantees/caps/capacity per resource
+ * @returns per resource the allocation and what bound each user (as {@link fairShare}), plus the
+ *   dominant share of each user and the final level
+ * @throws ValidationError as {@link fairShare}
+ * @example
+ * // The DRF paper's example: 9 CPUs, 18 GB; A's tasks need <1 CPU, 4 GB>, B's <3 CPU, 1 GB>.
+ * const out = dominantResourceFairShare({
+ *   weight: [1, 1],
+ *   demand: { vcpu: [10, 30], memoryGiB: [40, 10] },
+ *   capacity: { vcpu: 9, memoryGiB: 18 },
+ * });
+ * // A gets <3, 12>, B <6, 2>: both dominant shares are 2/3.
+ */
+export function dominantResourceFairShare(problem: MultiResourceProblem): MultiResourceAllocation {
+  const resources = RESOURCES.filter((r) => problem.demand[r] !== undefined);
+  const n = problem.weight.length;
+  for (const r of resources) {
+    checkProblem(
+      {
+        demand: problem.demand[r] as ArrayLike<number>,
+        weight: problem.weight,
+        guarantee: problem.guarantee?.[r],
+        cap: problem.cap?.[r],
+        capacity: problem.capacity[r] ?? 0,
+      },
+      n,
+    );
+  }
+  const m = resources.length;
+  const capacity = Float64Array.from(resources, (r) => problem.capacity[r] ?? 0);
+  // Effective bundles: demand capped as a whole, one row per resource.
+  const bundle = resources.map(() => new Float64Array(n));
+  const capBinds = new Uint8Array(n);
+  const gamma = new Float64Array(n);
+  const dominant = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let kappa = 1;
+    for (let k = 0; k < m; k++) {
+      const r = resources[k] as Resource;
+      const d = (problem.demand[r] as ArrayLike<number>)[i] as number;
+      const c = problem.cap?.[r]?.[i] ?? Number.POSITIVE_INFINITY;
+      if (d > 0 && c < d) kappa = Math.min(kappa, c / d);
+    }
+    if (kappa < 1) capBinds[i] = 1;
+    let g = 1;
+    let dom = 0;
+    let any = false;
+    for (let k = 0; k < m; k++) {
+      const r = resources[k] as Resource;
+      const d = ((problem.demand[r] as ArrayLike<number>)[i] as number) * kappa;
+      (bundle[k] as Float64Array)[i] = d;
+      if (d <= 0) continue;
+      any = true;
+      const guarantee = problem.guarantee?.[r]?.[i] ?? 0;
+      g = Math.min(g, guarantee / d);
+      const cap = capacity[k] as number;
+      dom = Math.max(dom, cap > 0 ? d / cap : Number.POSITIVE_INFINITY);
+    }
+    gamma[i] = any ? g : 0;
+    dominant[i] = dom;
+  }
+
+  const fraction = new Float64Array(n);
+  const frozen = new Uint8Array(n);
+  const bound = new Uint8Array(n);
+  let guaranteeScale = 1;
+  // Guarantees first: if they do not fit some resource, scale every guarantee fraction alike.
+  for (let k = 0; k < m; k++) {
+    let sum = 0;
+    const row = bundle[k] as Float64Array;
+    for (let i = 0; i < n; i++) sum += (gamma[i] as number) * (row[i] as number);
+    if (sum > (capacity[k] as number))
+      guaranteeScale = Math.min(guaranteeScale, (capacity[k] as number) / sum);
+  }
+  let level = 0;
+  if (guaranteeScale < 1) {
+    for (let i = 0; i < n; i++) {
+      fraction[i] = (gamma[i] as number) * guaranteeScale;
+      bound[i] = (gamma[i] as number) > 0 ? BOUND_GUARANTEE : BOUND_SHARE;
+    }
+  } else {
+    // A user with a resource of zero capacity in its bundle can only have its guarantee (0).
+    for (let i = 0; i < n; i++) {
+      if (!Number.isFinite(dominant[i] as number)) {
+        frozen[i] = 1;
+        fraction[i] = gamma[i] as number;
+        bound[i] = BOUND_SHARE;
+      } else if ((dominant[i] as number) === 0) {
+        frozen[i] = 1;
+        bound[i] = capBinds[i] === 1 ? BOUND_CAP : BOUND_DEMAND;
+      }
+    }
+    const remaining = Float64Array.from(capacity);
+    for (let round = 0; round <= m; round++) {
+      const active: number[] = [];
+      for (let i = 0; i < n; i++) if (frozen[i] === 0) active.push(i);
+      if (active.length === 0) break;
+      // Each resource's exhaustion level over the active users and what is left of it.
+      const levels = new Float64Array(m).fill(Number.POSITIVE_INFINITY);
+      const exhausts = new Uint8Array(m);
+      for (let k = 0; k < m; k++) {
+        const row = bundle[k] as Float64Array;
+        const demand: number[] = [];
+        const weight: number[] = [];
+        const guarantee: number[] = [];
+        for (const i of active) {
+          const d = row[i] as number;
+          if (d <= 0) continue;
+          demand.push(d);
+          weight.push(((problem.weight[i] as number) * d) / (dominant[i] as number));
+          guarantee.push((gamma[i] as number) * d);
+        }
+        if (demand.length === 0) continue;
+        const result = fairShare({
+          demand,
+          weight,
+          guarantee,
+          capacity: Math.max(0, remaining[k] as number),
+        });
+        levels[k] = result.level;
+        exhausts[k] = result.allocated < result.demanded ? 1 : 0;
+      }
+      // Only a resource that runs out constrains the level; if none does, everyone is served.
+      let lambda = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < m; k++) {
+        if (exhausts[k] === 1) lambda = Math.min(lambda, levels[k] as number);
+      }
+      const anySaturated = Number.isFinite(lambda);
+      if (anySaturated) level = Math.max(level, lambda);
+      else
+        for (let k = 0; k < m; k++)
+          if (Number.isFinite(levels[k] as number)) level = Math.max(level, levels[k] as number);
+      const saturated = new Uint8Array(m);
+      for (let k = 0; k < m; k++) {
+        if (exhausts[k] === 1 && (levels[k] as number) <= lambda * (1 + LEVEL_TOLERANCE))
+          saturated[k] = 1;
+      }
+      for (const i of active) {
+        const w = problem.weight[i] as number;
+        const f = Math.min(1, Math.max(gamma[i] as number, (w * lambda) / (dominant[i] as number)));
+        fraction[i] = f;
+        let blocked = false;
+        for (let k = 0; k < m; k++) {
+          if (saturated[k] === 1 && ((bundle[k] as Float64Array)[i] as number) > 0) blocked = true;
+        }
+        if (f >= 1) {
+          frozen[i] = 1;
+          bound[i] = capBinds[i] === 1 ? BOUND_CAP : BOUND_DEMAND;
+        } else if (blocked || !anySaturated) {
+          frozen[i] = 1;
+          bound[i] =
+            (gamma[i] as number) >= (w * lambda) / (dominant[i] as number) &&
+            (gamma[i] as number) > 0
+              ? BOUND_GUARANTEE
+              : BOUND_SHARE;
+        }
+      }
+      // What the users frozen now hold leaves the capacity the others rise into.
+      for (const i of active) {
+        if (frozen[i] === 0) continue;
+        for (let k = 0; k < m; k++) {
+          remaining[k] =
+            (remaining[k] as number) -
+            (fraction[i] as number) * ((bundle[k] as Float64Array)[i] as number);
+        }
+      }
+      if (!anySaturated) break;
+    }
+  }
+
+  const byResource: Partial<Record<Resource, FairShareResult>> = {};
+  const dominantShare = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = dominant[i] as number;
+    dominantShare[i] = Number.isFinite(d) ? (fraction[i] as number) * d : 0;
+  }
+  resources.forEach((r, k) => {
+    const row = bundle[k] as Float64Array;
+    const allocation = new Float64Array(n);
+    let allocated = 0;
+    let demanded = 0;
+    for (let i = 0; i < n; i++) {
+      const a = (fraction[i] as number) * (row[i] as number);
+      allocation[i] = a;
+      allocated += a;
+      demanded += row[i] as number;
+    }
+    byResource[r] = {
+      allocation,
+      level,
+      bound: Uint8Array.from(bound),
+      guaranteesScaled: guaranteeScale < 1,
+      guaranteeScale,
+      allocated,
+      demanded,
+      idle: Math.max(0, (capacity[k] as number) - allocated),
+    };
+  });
+  return { method: "drf", byResource, dominantShare, dominantLevel: level };
 }
