@@ -1,13 +1,13 @@
 import { ManualClock } from "../../layers/adapters/clock.js";
 import { InMemoryAdmissionStore } from "../../layers/adapters/local/in-memory-admission-store.js";
 import { InMemoryEventPublisher } from "../../layers/adapters/local/in-memory-event-publisher.js";
-import { InMemoryForecastStateStore } from "../../layers/adapters/local/in-memory-forecast-state-store.js";
 import { InMemoryForecastStore } from "../../layers/adapters/local/in-memory-forecast-store.js";
 import { InMemoryPlanStore } from "../../layers/adapters/local/in-memory-plan-store.js";
 import { InMemoryPolicyStore } from "../../layers/adapters/local/in-memory-policy-store.js";
 import { InMemoryUsageStore } from "../../layers/adapters/local/in-memory-usage-store.js";
 import { InMemoryUserRegistry } from "../../layers/adapters/local/in-memory-user-registry.js";
 import { InProcessForecastModel } from "../../layers/adapters/local/in-process-forecast-model.js";
+import { ObjectForecastStateStore } from "../../layers/adapters/local/object-forecast-state-store.js";
 import { ReplayCapacityScaler } from "../../layers/adapters/local/replay-capacity-scaler.js";
 import { StaticConfigSource } from "../../layers/adapters/local/static-config-source.js";
 import type { AdmissionRequestInput, Lease } from "../../layers/domain/admission.js";
@@ -136,8 +136,9 @@ export async function runShaperReplay(
   const policies = new InMemoryPolicyStore();
   const plans = new InMemoryPlanStore();
   const events = new InMemoryEventPublisher();
-  const model = new InProcessForecastModel();
-  const states = new InMemoryForecastStateStore();
+  // States stay objects between intervals, so the model continues its warm forecasters.
+  const model = new InProcessForecastModel({ keepWarm: true });
+  const states = new ObjectForecastStateStore();
 
   // The cluster starts as every policy does: sized for the initial load at 70 % utilisation.
   const initialTasks: Record<string, number> = {};

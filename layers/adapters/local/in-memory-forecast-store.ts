@@ -10,8 +10,9 @@ export interface InMemoryForecastStoreOptions {
 /**
  * Forecasts and error summaries held in memory (local runtime and tests), with the same
  * semantics as the DynamoDB store: one latest forecast per (pool, user), pool forecasts kept by
- * issue time, error summaries replaced per (run, shard). Values are copied in and out, so callers
- * cannot change stored state by accident.
+ * issue time, error summaries replaced per (run, shard). Values are copied when stored and the
+ * copies deeply frozen, so callers cannot change stored state: what a read returns is the stored,
+ * frozen copy (no copy per read — the replay reads every forecast several times an interval).
  */
 export class InMemoryForecastStore implements ForecastStore {
   private readonly users = new Map<string, Forecast>();
@@ -27,17 +28,16 @@ export class InMemoryForecastStore implements ForecastStore {
     for (const forecast of forecasts) {
       if (forecast.userId === undefined) {
         const byTime = this.pools.get(forecast.pool) ?? new Map<number, Forecast>();
-        byTime.set(forecast.issuedAt, structuredClone(forecast));
+        byTime.set(forecast.issuedAt, frozenCopy(forecast));
         this.pools.set(forecast.pool, byTime);
       } else {
-        this.users.set(userKey(forecast.pool, forecast.userId), structuredClone(forecast));
+        this.users.set(userKey(forecast.pool, forecast.userId), frozenCopy(forecast));
       }
     }
   }
 
   async getUserForecast(pool: string, userId: string): Promise<Forecast | undefined> {
-    const found = this.users.get(userKey(pool, userId));
-    return found && structuredClone(found);
+    return this.users.get(userKey(pool, userId));
   }
 
   async *listUserForecasts(pool: string): AsyncIterable<readonly Forecast[]> {
@@ -45,7 +45,7 @@ export class InMemoryForecastStore implements ForecastStore {
       .filter((f) => f.pool === pool)
       .sort((a, b) => ((a.userId ?? "") < (b.userId ?? "") ? -1 : 1));
     for (let i = 0; i < all.length; i += this.pageSize) {
-      yield structuredClone(all.slice(i, i + this.pageSize));
+      yield all.slice(i, i + this.pageSize);
     }
   }
 
@@ -53,7 +53,7 @@ export class InMemoryForecastStore implements ForecastStore {
     const byTime = this.pools.get(pool);
     if (!byTime || byTime.size === 0) return undefined;
     const latest = Math.max(...byTime.keys());
-    return structuredClone(byTime.get(latest));
+    return byTime.get(latest);
   }
 
   async putErrorSummary(
@@ -76,6 +76,20 @@ export class InMemoryForecastStore implements ForecastStore {
     }
     return totals;
   }
+}
+
+/**
+ * A deep copy of plain data (objects, arrays, primitives — what a forecast is), frozen at every
+ * level: readers share it, and any attempt to change it throws.
+ */
+function frozenCopy<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
+  // Typed arrays cannot be frozen: a copy, at least, is the store's own.
+  if (ArrayBuffer.isView(value)) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) copy[key] = frozenCopy(field);
+  return Object.freeze(copy) as T;
 }
 
 function userKey(pool: string, userId: string): string {

@@ -3,7 +3,7 @@ import type { UsageStore } from "../../ports/usage-store.js";
 
 /**
  * Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key.
- * Records are copied in and out (callers cannot change stored state); per-user usage is kept in
+ * Records are copied and frozen on the way in (callers cannot change stored state); per-user usage is kept in
  * time order so a range read costs its length, not the history's (a month-long replay reads a
  * week of history per series every interval).
  */
@@ -20,12 +20,12 @@ export class InMemoryUsageStore implements UsageStore {
         series = new TimeIndexed<UsageRecord>();
         this.usage.set(key, series);
       }
-      series.put(r.intervalStart, copyUsage(r));
+      series.put(r.intervalStart, frozenUsage(r));
     }
   }
 
   async getUsage(userId: string, pool: string, from: number, to: number): Promise<UsageRecord[]> {
-    return this.usage.get(`${pool}#${userId}`)?.range(from, to).map(copyUsage) ?? [];
+    return this.usage.get(`${pool}#${userId}`)?.range(from, to) ?? [];
   }
 
   async putPoolUsagePartials(partials: readonly PoolUsagePartial[]): Promise<void> {
@@ -70,9 +70,15 @@ function inRange<K, V>(
     .map((v) => structuredClone(v));
 }
 
-/** A usage record's copy (its only nested value is the amounts). */
-function copyUsage(r: UsageRecord): UsageRecord {
-  return { ...r, usage: r.usage === null ? null : { ...r.usage } };
+/**
+ * A frozen copy of a usage record (its only nested value is the amounts): stored once, handed
+ * out as is, so readers cannot change stored state and reads copy nothing.
+ */
+function frozenUsage(r: UsageRecord): UsageRecord {
+  return Object.freeze({
+    ...r,
+    usage: r.usage === null ? null : Object.freeze({ ...r.usage }),
+  });
 }
 
 /** Values by time, kept sorted: appends in time order are O(1), a put elsewhere re-sorts lazily. */

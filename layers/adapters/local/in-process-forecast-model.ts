@@ -1,6 +1,10 @@
 import { quantileKey, seasonIntervals } from "../../domain/config.js";
 import { rearrangeQuantiles } from "../../domain/forecasting/quantiles.js";
-import { forecastWithModel, type ModelSettings } from "../../domain/forecasting/series-model.js";
+import {
+  forecastWithModel,
+  type ModelSettings,
+  WarmForecasters,
+} from "../../domain/forecasting/series-model.js";
 import type {
   ForecastInstance,
   ForecastModel,
@@ -19,6 +23,13 @@ export interface InProcessForecastModelOptions {
   readonly settings?: ModelSettings;
   /** @default { model: <settings.kind>, modelVersion: "in-process" } */
   readonly identity?: ModelIdentity;
+  /**
+   * Keep each resumed series' forecaster alive between calls, like a warm endpoint container:
+   * when a call gives back the very state object this model returned (a caller that keeps states
+   * as objects, e.g. the replay's state store), the forecaster continues instead of decoding and
+   * restoring it. Forecasts and states are the same either way. @default false
+   */
+  readonly keepWarm?: boolean;
 }
 
 /**
@@ -34,8 +45,10 @@ export interface InProcessForecastModelOptions {
  */
 export class InProcessForecastModel implements ForecastModel {
   readonly identity: ModelIdentity;
+  private readonly warm: WarmForecasters | undefined;
 
   constructor(private readonly options: InProcessForecastModelOptions = {}) {
+    this.warm = options.keepWarm ? new WarmForecasters() : undefined;
     this.identity = options.identity ?? {
       model: options.settings?.kind ?? "shaper",
       modelVersion: "in-process",
@@ -65,6 +78,7 @@ export class InProcessForecastModel implements ForecastModel {
         quantiles: options.quantiles,
         stateTag: `${this.identity.model}@${this.identity.modelVersion}`,
       },
+      this.warm,
     );
     return forecasts.map((f) => ({
       mean: f.mean,

@@ -1,4 +1,8 @@
-import { forecastFromState, parseForecasterState } from "./methods/forecaster-state.js";
+import {
+  parseForecasterState,
+  type RestoredForecaster,
+  restoreParsedForecaster,
+} from "./methods/forecaster-state.js";
 import type { FittedMethod, QuantileForecast, SeriesForecaster } from "./methods/method.js";
 import { shaperMethod } from "./methods/selection.js";
 import { forecastSeasonalNaive } from "./seasonal-naive.js";
@@ -21,7 +25,52 @@ import { forecastSeasonalNaive } from "./seasonal-naive.js";
  * Given back with the next call, it resumes the forecaster over the new observations instead of
  * refitting; a state of another model version, quantile set or horizon, or one that cannot be
  * read, is set aside and the series refitted (the result says why).
+ *
+ * Warm use (`WarmForecasters`): a caller that keeps the state objects it is given and hands the
+ * very same object back next time (the in-process model of a replay) can let the model keep each
+ * resumed forecaster alive between calls and continue it instead of decoding and restoring the
+ * state — with the same forecasts and states, bit for bit.
  */
+
+/**
+ * The live forecasters behind the states a model handed out, like the memory of a warm endpoint
+ * container. An entry is keyed by the identity of the state object it was saved as: only that
+ * exact object (never a copy, an older state or another process's) finds it, and it is consumed
+ * on use, so a forecaster taken from here always stands at its state's origin. A state that finds
+ * nothing — a JSON round trip, a retried call, a state saved elsewhere — is decoded and restored
+ * as usual. Entries go with their state objects (a WeakMap): keeping one costs nothing once the
+ * caller drops the state.
+ */
+export class WarmForecasters {
+  private readonly live = new WeakMap<object, RestoredForecaster>();
+  private taken = 0;
+
+  /** States answered by a live forecaster so far (for tests and diagnostics). */
+  get hits(): number {
+    return this.taken;
+  }
+
+  /** Remembers `forecaster` as the live form of `state` (the object handed out). */
+  keep(state: object, forecaster: RestoredForecaster): void {
+    // A forecaster's series grows by a step per call: past this, the next call restores afresh
+    // (from a compact state) rather than keep an ever longer series.
+    if (forecaster.seriesLength <= MAX_WARM_SERIES_LENGTH) this.live.set(state, forecaster);
+  }
+
+  /** The live forecaster saved as exactly this state object, removed from the cache. */
+  take(state: unknown): RestoredForecaster | undefined {
+    if (typeof state !== "object" || state === null) return undefined;
+    const found = this.live.get(state);
+    if (found) {
+      this.live.delete(state);
+      this.taken++;
+    }
+    return found;
+  }
+}
+
+/** Longest internal series (steps) a warm forecaster may hold: about 57 days of 5-minute steps. */
+const MAX_WARM_SERIES_LENGTH = 16_384;
 
 /** What a model of each kind is configured with (the artefact's fields). */
 export type ModelSettings = SeasonalNaiveSettings | ShaperSettings;
@@ -96,6 +145,8 @@ export interface ModelState {
  * @param series the histories (each oldest first, NaN = missing; may be empty)
  * @param settings the model
  * @param request prediction length (steps) and quantile levels
+ * @param warm where resumed forecasters are kept alive between calls @default none (every state is
+ *   decoded and restored)
  * @returns one forecast per series, in order; never NaN, never negative
  * @example
  * const [f] = await forecastWithModel([{ values: history }], { kind: "shaper", seasonLength: 288 }, { predictionLength: 12, quantiles: [0.1, 0.5, 0.9] });
@@ -104,6 +155,7 @@ export async function forecastWithModel(
   series: readonly SeriesHistory[],
   settings: ModelSettings,
   request: SeriesModelRequest,
+  warm?: WarmForecasters,
 ): Promise<SeriesModelForecast[]> {
   if (settings.kind === "seasonal-naive" || series.length === 0) {
     return series.map((s) => seasonalNaiveForecast(s.values, seasonalNaiveOf(settings), request));
@@ -112,7 +164,7 @@ export async function forecastWithModel(
   const rowOf = request.quantiles.map((q) => levels.indexOf(q));
   const tag = request.stateTag ?? "untagged";
   const results: (SeriesModelForecast | undefined)[] = series.map((s) =>
-    resumed(s, tag, levels, rowOf, request.predictionLength),
+    resumed(s, tag, levels, rowOf, request.predictionLength, warm),
   );
   const toFit = series.flatMap((_, i) => (results[i]?.origin?.how === "resumed" ? [] : [i]));
   if (toFit.length === 0) return results as SeriesModelForecast[];
@@ -166,6 +218,7 @@ function resumed(
   levels: readonly number[],
   rowOf: readonly number[],
   predictionLength: number,
+  warm: WarmForecasters | undefined,
 ): SeriesModelForecast | undefined {
   if (s.state === undefined || !s.time) return undefined;
   const setAside = (why: string): SeriesModelForecast => ({
@@ -177,6 +230,21 @@ function resumed(
   if (typeof envelope !== "object" || envelope === null || envelope.model !== tag) {
     return setAside(`the state is of another model (${String(envelope?.model)}, serving ${tag})`);
   }
+  const history = { values: s.values, ...s.time };
+  const live = warm?.take(envelope);
+  if (live) {
+    try {
+      if (
+        live.horizon >= predictionLength &&
+        live.quantiles.join() === levels.join() &&
+        live.continueOn(history)
+      ) {
+        return resumedWith(live, tag, rowOf, predictionLength, warm);
+      }
+    } catch {
+      // Whatever went wrong with the live forecaster, the state itself decides: restore it below.
+    }
+  }
   try {
     const header = parseForecasterState(envelope.forecaster);
     if (header.horizon < predictionLength) {
@@ -185,19 +253,29 @@ function resumed(
     if (header.quantiles.join() !== levels.join()) {
       return setAside("the state's quantile levels differ from those asked");
     }
-    const { forecast, state } = forecastFromState(
-      envelope.forecaster,
-      { values: s.values, ...s.time },
-      predictionLength,
-    );
-    return {
-      ...rowsOf(forecast, rowOf),
-      state: { model: tag, forecaster: state },
-      origin: { how: "resumed" },
-    };
+    const forecaster = restoreParsedForecaster(header, history);
+    return resumedWith(forecaster, tag, rowOf, predictionLength, warm);
   } catch (error) {
     return setAside(`the state could not be resumed (${(error as Error).message})`);
   }
+}
+
+/**
+ * Feeds a restored (or live) forecaster its history's new values and forecasts from the end, as
+ * `forecastFromState` does; with `warm`, keeps it as the live form of the state returned.
+ */
+function resumedWith(
+  forecaster: RestoredForecaster,
+  tag: string,
+  rowOf: readonly number[],
+  predictionLength: number,
+  warm: WarmForecasters | undefined,
+): SeriesModelForecast {
+  forecaster.advanceToEnd();
+  const forecast = forecaster.forecast(predictionLength);
+  const state: ModelState = { model: tag, forecaster: forecaster.state() };
+  warm?.keep(state, forecaster);
+  return { ...rowsOf(forecast, rowOf), state, origin: { how: "resumed" } };
 }
 
 /** The forecaster's state, or undefined when it cannot save one (a member without state). */

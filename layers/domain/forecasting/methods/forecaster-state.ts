@@ -96,7 +96,21 @@ export function forecastFromState(
  * f.forecast(12).mean; // 12 steps from the history's end
  */
 export function restoreForecaster(state: unknown, history?: SeriesHistory): RestoredForecaster {
-  const parsed = parseForecasterState(state);
+  return restoreParsedForecaster(parseForecasterState(state), history);
+}
+
+/**
+ * `restoreForecaster` from a state already checked by `parseForecasterState` (so a caller that
+ * read the header does not parse it twice).
+ *
+ * @param parsed what `parseForecasterState` returned; its arrays are read, never kept or changed
+ * @param history as `restoreForecaster`'s
+ * @throws ValidationError when the history is not on the state's time grid
+ */
+export function restoreParsedForecaster(
+  parsed: ParsedForecasterState,
+  history?: SeriesHistory,
+): RestoredForecaster {
   const series = history ?? {
     values: [],
     startSeconds: parsed.originSeconds,
@@ -104,10 +118,11 @@ export function restoreForecaster(state: unknown, history?: SeriesHistory): Rest
   };
   const originIndex = originIndexIn(parsed, series);
   // Seasonal naive members read up to `window` values before the origin: the restored series
-  // starts that far back, holding the values their snapshots kept (NaN elsewhere).
+  // starts that far back, holding the values their snapshots kept (NaN elsewhere). It is a plain
+  // array so that `continueOn` can append later observations to it.
   const lead = windowOf(parsed.forecaster);
   const length = lead + Math.max(0, series.values.length - originIndex);
-  const values = new Float64Array(length).fill(Number.NaN);
+  const values: number[] = new Array<number>(length).fill(Number.NaN);
   placeSeasonalValues(parsed.forecaster, values, lead);
   for (let k = lead, i = originIndex; k < length; k++, i++) {
     if (i >= 0) values[k] = series.values[i] as number;
@@ -126,6 +141,7 @@ export function restoreForecaster(state: unknown, history?: SeriesHistory): Rest
     originIndex,
     lead - originIndex,
     context,
+    values,
   );
 }
 
@@ -161,6 +177,8 @@ export function parseForecasterState(state: unknown): ParsedForecasterState {
 /** A restored forecaster over a caller's history (see `restoreForecaster`). */
 export class RestoredForecaster implements SnapshotForecaster {
   private position: number;
+  private history: SeriesHistory;
+  private offset: number;
 
   /**
    * @param method the saved method's name
@@ -168,16 +186,53 @@ export class RestoredForecaster implements SnapshotForecaster {
    * @param history the caller's history
    * @param origin index in `history` of the saved origin
    * @param offset internal index − history index
+   * @param timeline the internal series `inner` reads, when `continueOn` may extend it
    */
   constructor(
     readonly method: string,
     private readonly inner: SnapshotForecaster,
-    private readonly history: SeriesHistory,
+    history: SeriesHistory,
     origin: number,
-    private readonly offset: number,
+    offset: number,
     private readonly context: Pick<FitContext, "horizon" | "quantiles">,
+    private readonly timeline?: number[],
   ) {
+    this.history = history;
     this.position = origin;
+    this.offset = offset;
+  }
+
+  /**
+   * Moves the forecaster onto a later history of its series, as if it had been saved and
+   * restored over it: `restoreForecaster(f.state(), history)` and `f.continueOn(history)` then
+   * forecast alike, without encoding, decoding or rebuilding anything. Only the values from the
+   * current origin on are read (a gap before the history's start is missing data).
+   *
+   * @param history the series' values on its time grid
+   * @returns false, leaving the forecaster as it was, when it cannot continue: it was not
+   *   restored over an extensible series, or has not absorbed all of its current history
+   * @throws ValidationError when the history is not on the forecaster's time grid (unchanged)
+   */
+  continueOn(history: SeriesHistory): boolean {
+    const timeline = this.timeline;
+    const internalOrigin = this.position + this.offset;
+    if (timeline === undefined || internalOrigin !== timeline.length) return false;
+    const originIndex = originIndexIn(
+      { originSeconds: this.originSeconds, stepSeconds: this.stepSeconds },
+      history,
+    );
+    for (let i = originIndex; i < history.values.length; i++) {
+      timeline.push(i >= 0 ? (history.values[i] as number) : Number.NaN);
+    }
+    this.history = history;
+    this.position = originIndex;
+    this.offset = internalOrigin - originIndex;
+    return true;
+  }
+
+  /** Steps in the internal series it reads (what `continueOn` extends). */
+  get seriesLength(): number {
+    return this.timeline?.length ?? this.history.values.length;
   }
 
   /** Index in the history of the first observation not yet absorbed (may be < 0: a gap). */
@@ -239,7 +294,10 @@ export class RestoredForecaster implements SnapshotForecaster {
 }
 
 /** Index in `history` of the state's origin; throws when the history is on another grid. */
-function originIndexIn(state: ParsedForecasterState, history: SeriesHistory): number {
+function originIndexIn(
+  state: Pick<ParsedForecasterState, "originSeconds" | "stepSeconds">,
+  history: SeriesHistory,
+): number {
   const issues: { field: string; message: string }[] = [];
   if (history.stepSeconds !== state.stepSeconds) {
     issues.push({
@@ -279,7 +337,7 @@ function windowOf(snapshot: ParsedSnapshot): number {
 }
 
 /** Writes each seasonal-naive member's kept values at their positions before `origin`. */
-function placeSeasonalValues(snapshot: ParsedSnapshot, values: Float64Array, origin: number) {
+function placeSeasonalValues(snapshot: ParsedSnapshot, values: number[], origin: number) {
   switch (snapshot.kind) {
     case "seasonal-naive":
       snapshot.ages.forEach((age, i) => {

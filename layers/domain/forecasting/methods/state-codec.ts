@@ -47,26 +47,34 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const PAD = 61; // "="
+/** Turns the character codes into a string natively (they are ASCII, so UTF-8 reads them as is). */
+const ASCII = new TextDecoder();
+
 function toBase64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  let chunk = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const b0 = bytes[i] as number;
-    const b1 = i + 1 < bytes.length ? (bytes[i + 1] as number) : 0;
-    const b2 = i + 2 < bytes.length ? (bytes[i + 2] as number) : 0;
-    chunk +=
-      ALPHABET.charAt(b0 >> 2) +
-      ALPHABET.charAt(((b0 & 3) << 4) | (b1 >> 4)) +
-      (i + 1 < bytes.length ? ALPHABET.charAt(((b1 & 15) << 2) | (b2 >> 6)) : "=") +
-      (i + 2 < bytes.length ? ALPHABET.charAt(b2 & 63) : "=");
-    // Join in chunks: one long `+=` chain is quadratic on some engines.
-    if (chunk.length >= 4096) {
-      parts.push(chunk);
-      chunk = "";
-    }
+  // The characters' codes into one buffer, then one native decode: far cheaper than appending a
+  // character at a time.
+  const out = new Uint8Array(4 * Math.ceil(bytes.length / 3));
+  const whole = bytes.length - (bytes.length % 3);
+  let at = 0;
+  for (let i = 0; i < whole; i += 3) {
+    const word =
+      ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out[at++] = CODES[word >> 18] as number;
+    out[at++] = CODES[(word >> 12) & 63] as number;
+    out[at++] = CODES[(word >> 6) & 63] as number;
+    out[at++] = CODES[word & 63] as number;
   }
-  parts.push(chunk);
-  return parts.join("");
+  if (whole < bytes.length) {
+    const b0 = bytes[whole] as number;
+    const b1 = whole + 1 < bytes.length ? (bytes[whole + 1] as number) : 0;
+    out[at++] = CODES[b0 >> 2] as number;
+    out[at++] = CODES[((b0 & 3) << 4) | (b1 >> 4)] as number;
+    out[at++] = whole + 1 < bytes.length ? (CODES[(b1 & 15) << 2] as number) : PAD;
+    out[at++] = PAD;
+  }
+  return ASCII.decode(out);
 }
 
 /** The bytes of a base64 string, or undefined when it is not canonical base64. */
