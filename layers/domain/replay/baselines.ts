@@ -8,12 +8,16 @@ import type { ReplayPool, ReplayRequest, ReplayTrace } from "./replay-trace.js";
  * fixed by issue 4 and must not be tuned down:
  * - `reactive`: target tracking at 70 % utilisation evaluated every minute; scale out as soon as
  *   above target, scale in after 5 minutes below; new tasks ready after the pool's provisioning
- *   lag; a request is granted if it fits the ready capacity now, else denied.
+ *   lag; a request is granted if it fits the ready capacity now, else denied. Utilisation counts
+ *   what is held plus what was asked for and denied since the last evaluation (a denied request
+ *   still shows up as load, as a queue-length or request-count metric would), so a pool with
+ *   no room — or no tasks — scales out to what users asked for.
  * - `patent`: the same scaling, and the probabilistic admission of the claims: grant when the
  *   pool's availability (free ÷ ready capacity, of its scarcest resource) is ≥ 20 %, with
  *   probability availability ÷ 20 % between 5 % and 20 %, deny below 5 % (and whenever it does
  *   not fit); seeded.
- * - `quota`: a static capacity equal to `reactive`'s time-weighted mean task count (per pool),
+ * - `quota`: a static capacity equal to `reactive`'s time-weighted mean task count (per pool,
+ *   rounded up to whole tasks),
  *   each user's quota the tier-weight share of it among the pool's users; granted if it fits the
  *   user's quota and the pool, else denied.
  * - `oracle`: knows the whole trace; capacity is exactly the demand of every request granted on
@@ -102,6 +106,8 @@ export class SimulatedPool {
   readonly pending: { readyAt: number; count: number }[] = [];
   actions = 0;
   belowSince: number | undefined;
+  /** What was asked for and denied since the last evaluation (reactive scaling counts it as load). */
+  readonly deniedRecently = new Float64Array(RESOURCES.length);
   private readonly leases = new LeaseHeap();
 
   constructor(
@@ -170,13 +176,17 @@ export class SimulatedPool {
     this.addHeld(userId, amounts, 1);
   }
 
-  /** Tasks that keep held ≤ target × capacity for every resource, within the pool's bounds. */
-  tasksFor(target: number): number {
+  /**
+   * Tasks that keep held (plus, with `withDenied`, what was denied since the last evaluation) ≤
+   * target × capacity for every resource, within the pool's bounds.
+   */
+  tasksFor(target: number, withDenied = false): number {
     let tasks = 0;
     for (let r = 0; r < this.perTask.length; r++) {
       const per = this.perTask[r] as number;
       if (per <= 0) continue;
-      tasks = Math.max(tasks, Math.ceil((this.held[r] as number) / (target * per) - EPSILON));
+      const load = (this.held[r] as number) + (withDenied ? (this.deniedRecently[r] as number) : 0);
+      tasks = Math.max(tasks, Math.ceil(load / (target * per) - EPSILON));
     }
     return Math.min(this.config.maxTasks, Math.max(this.config.minTasks, tasks));
   }
@@ -273,6 +283,9 @@ function simulate(trace: ReplayTrace, driver: Driver): PolicyRun {
       );
       fates.push({ kind: "now" });
     } else {
+      for (let r = 0; r < amounts.length; r++) {
+        pool.deniedRecently[r] = (pool.deniedRecently[r] as number) + (amounts[r] as number);
+      }
       fates.push({ kind: "denied", reason: `${driver.name} had no room` });
     }
   }
@@ -289,7 +302,8 @@ function simulate(trace: ReplayTrace, driver: Driver): PolicyRun {
 
 /** Target tracking at 70 %: out at once, in after five minutes below. */
 function targetTracking(pool: SimulatedPool, time: number): void {
-  const needed = pool.tasksFor(REACTIVE_TARGET_UTILISATION);
+  const needed = pool.tasksFor(REACTIVE_TARGET_UTILISATION, true);
+  pool.deniedRecently.fill(0);
   const desired = pool.desired;
   if (needed > desired) {
     pool.pending.push({
@@ -387,7 +401,8 @@ export function runQuota(
     initialTasks: (pool) => {
       const curve = reactive.capacity[pool.name];
       const mean = curve ? meanTasks(curve, trace.start, trace.end) : 0;
-      return Math.min(pool.config.maxTasks, Math.max(pool.config.minTasks, Math.round(mean)));
+      // Whole tasks, rounded up: a pool reactive kept below one task on average still gets one.
+      return Math.min(pool.config.maxTasks, Math.max(pool.config.minTasks, Math.ceil(mean - 1e-9)));
     },
     admit: (pool, request, amounts) => {
       if (!pool.fits(amounts)) return false;

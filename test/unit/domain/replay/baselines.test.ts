@@ -99,6 +99,20 @@ describe("reactive", () => {
   });
 });
 
+describe("reactive from zero", () => {
+  it("counts denied asks as load, so an empty pool scales out to what users asked for", () => {
+    const t = {
+      ...trace([request("a", 10, 5, 600), request("b", 400, 5, 600)], 0),
+      initialLoad: [],
+    };
+    const run = runReactive(t);
+    // No task at the start: a is denied; the 60 s tick sees 5 vCPU asked → 1 task, ready at 180 s.
+    expect(run.fates.map((f) => f.kind)).toEqual(["denied", "now"]);
+    expect(run.capacity.cpu?.times.slice(0, 2)).toEqual([START, START + 180]);
+    expect(run.capacity.cpu?.tasks.slice(0, 2)).toEqual([0, 1]);
+  });
+});
+
 describe("patent", () => {
   it("denies below 5 % availability even when the request fits", () => {
     // 1 task of 10 vCPU; 6.9 + 2.7 held → 4 % available: a 0.1 vCPU ask fits but is denied.
@@ -124,7 +138,7 @@ describe("quota", () => {
     // One task (10 vCPU): u2 may hold 10 × 4/6 = 6.67, u1 10 × 2/6 = 3.33 and already holds 7.
     expect(run.fates.map((f) => f.kind)).toEqual(["now", "denied"]);
     expect(meanTasks(run.capacity.cpu ?? { times: [], tasks: [] }, t.start, t.end)).toBe(
-      Math.round(meanTasks(reactive.capacity.cpu ?? { times: [], tasks: [] }, t.start, t.end)),
+      Math.ceil(meanTasks(reactive.capacity.cpu ?? { times: [], tasks: [] }, t.start, t.end)),
     );
   });
 });
