@@ -452,6 +452,66 @@ program
     for (const line of lines) console.log(line);
   });
 
+const policiesCommand = program
+  .command("policies")
+  .description("Read and revert the tier policies the feedback loop adapts (deployed stack)");
+policiesCommand
+  .command("list")
+  .description(
+    "Print the policies in force and the latest logged changes, newest first, with their causes",
+  )
+  .requiredOption("--table <name>", "the registry table (stack output RegistryTableName)")
+  .option("--limit <n>", "changes to print", positiveInt("--limit"), 20)
+  .action(async (opts: { table: string; limit: number }) => {
+    const store = await policyStore(opts.table);
+    const current = await store.getPolicies();
+    if (!current) {
+      console.log("No policies written yet: the functions use the config's tier values.");
+      return;
+    }
+    console.log(
+      `Policies version ${current.version} (updated ${new Date(current.updatedAt * 1000).toISOString()})`,
+    );
+    for (const [tier, p] of Object.entries(current.tiers)) {
+      console.log(
+        `  ${tier.padEnd(10)} quantile ${p.forecastQuantile}  headroom ${p.headroomFraction}`,
+      );
+    }
+    const changes = await store.listChanges(opts.limit);
+    console.log(changes.length === 0 ? "No changes logged." : "Changes (newest first):");
+    for (const c of changes) {
+      console.log(
+        `  ${c.changeId}  ${new Date(c.at * 1000).toISOString()}  ${c.tier}: q ${c.before.forecastQuantile} → ${c.after.forecastQuantile}, headroom ${c.before.headroomFraction} → ${c.after.headroomFraction} — ${c.cause}`,
+      );
+    }
+  });
+policiesCommand
+  .command("revert")
+  .description(
+    "Undo one logged change (its tier's knobs go back to before it; logged as a new change)",
+  )
+  .argument("<changeId>", "the change to undo (see `shaper policies list`)")
+  .requiredOption("--table <name>", "the registry table (stack output RegistryTableName)")
+  .action(async (changeId: string, opts: { table: string }) => {
+    const { revertPolicy } = await import("../layers/use-cases/policies/revert-policy-change.js");
+    const { systemClock } = await import("../layers/adapters/clock.js");
+    const { next, change } = await revertPolicy(
+      { policies: await policyStore(opts.table), clock: systemClock },
+      changeId,
+    );
+    console.log(
+      `Reverted ${changeId}: ${change.tier} back to quantile ${change.after.forecastQuantile}, headroom ${change.after.headroomFraction} (policies version ${next.version}, change ${change.changeId}). The functions use it from their next run.`,
+    );
+  });
+
+async function policyStore(table: string) {
+  const { createAwsClients } = await import("../layers/adapters/aws-clients.js");
+  const { DynamoDbPolicyStore } = await import(
+    "../layers/adapters/dynamodb/dynamodb-policy-store.js"
+  );
+  return new DynamoDbPolicyStore(createAwsClients().documentClient(), table);
+}
+
 program
   .command("model-server")
   .description("Run the forecasting model server (SageMaker container contract) on this machine")
