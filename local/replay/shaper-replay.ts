@@ -36,6 +36,7 @@ import { TraceUsageSource } from "./trace-usage-source.js";
  * `maxDelaySeconds` starts then (beyond, it counts as denied); an offer is taken when the request
  * accepts alternatives and the offer starts within its patience — the user then sends the
  * alternative as a new request when it can start, and is served if that one is granted in time.
+ * A request longer than the API's 31-day limit is sent for 31 days (the user does not renew it).
  */
 
 export interface ShaperReplayOptions {
@@ -100,6 +101,9 @@ export function replayConfig(base: ShaperConfig, trace: ReplayTrace): ShaperConf
     `the replay config for ${trace.format}`,
   );
 }
+
+/** The longest `durationSeconds` the admission API accepts (admission.ts). */
+const MAX_REQUEST_SECONDS = 31 * 86_400;
 
 /** Second of the day the retrain flow's daily run fires (03:17 UTC). */
 const ADAPT_AT_SECOND_OF_DAY = 3 * 3_600 + 17 * 60;
@@ -327,7 +331,8 @@ export async function runShaperReplay(
           userId: r.userId,
           pool: r.pool,
           amounts: r.amounts,
-          durationSeconds: r.durationSeconds,
+          // The admission API takes at most 31 days; a longer request is sent for that long.
+          durationSeconds: Math.min(r.durationSeconds, MAX_REQUEST_SECONDS),
           criticality: r.criticality,
           maxDelaySeconds: r.maxDelaySeconds,
           acceptAlternatives: r.acceptAlternatives,
