@@ -389,6 +389,7 @@ program
       jsonPath: opts.json,
       reportPath: opts.report,
       progressBar: process.stderr.isTTY === true,
+      progressLog: (line) => console.error(line),
       print: (line) => console.log(line),
     });
   });

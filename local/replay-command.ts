@@ -82,6 +82,8 @@ export interface ReplayOptions {
   readonly reportPath?: string;
   /** Draw a progress bar on stderr (a terminal). */
   readonly progressBar: boolean;
+  /** Without a bar: where a progress line goes every 10 % of shaper's replay (e.g. stderr). */
+  readonly progressLog?: (line: string) => void;
   readonly print: (line: string) => void;
 }
 
@@ -117,7 +119,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 export interface ReplayTraceOptions
   extends Pick<
     ReplayOptions,
-    "policies" | "config" | "jsonPath" | "reportPath" | "progressBar" | "print"
+    "policies" | "config" | "jsonPath" | "reportPath" | "progressBar" | "progressLog" | "print"
   > {
   /** What the trace is, for the heading (e.g. "alibaba-dlrm from <path>"). */
   readonly source: string;
@@ -191,10 +193,24 @@ export async function replayTrace(
             })
           : undefined;
         bar?.start(100, 0);
+        // Without a terminal, a line on stderr every 10 % (long replays run for many minutes).
+        let reported = 0;
+        const started = performance.now();
+        const report = (done: number) => {
+          if (bar) {
+            bar.update(Math.round(100 * done));
+            return;
+          }
+          if (!options.progressLog || done < reported + 0.1) return;
+          reported = Math.floor(done * 10) / 10;
+          options.progressLog(
+            `shaper ${Math.round(100 * reported)} % after ${((performance.now() - started) / 1000).toFixed(0)} s`,
+          );
+        };
         try {
           const result = await runShaperReplay(trace, {
             config: options.config,
-            onProgress: (done) => bar?.update(Math.round(100 * done)),
+            onProgress: report,
           });
           runs.push(result.run);
           fans = result.fans;
