@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { DominantRound } from "./allocation/fair-share.js";
 import { type Criticality, CriticalitySchema, IdSchema } from "./config.js";
 import { type Amounts, AmountsSchema, RESOURCES } from "./resources.js";
 
@@ -118,6 +119,14 @@ export interface PoolLedger {
   readonly planIssuedAt?: number;
   /** Water level per resource for the first plan interval: the fair-share level (see plan). */
   readonly fairShareLevel?: Amounts;
+  /**
+   * With `allocation.method` "drf", under scarcity: the first plan interval's DRF rounds and the
+   * capacity they shared, from which admission works out each user's share.
+   */
+  readonly dominantFairShare?: {
+    readonly rounds: readonly DominantRound[];
+    readonly capacity: Amounts;
+  };
   readonly updatedAt: number;
 }
 

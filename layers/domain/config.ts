@@ -179,6 +179,14 @@ export const ShaperConfigSchema = z.strictObject({
   admission: AdmissionConfigSchema.default(AdmissionConfigSchema.parse({})),
   retrain: RetrainConfigSchema.default(RetrainConfigSchema.parse({})),
   policyBounds: PolicyBoundsSchema.default(PolicyBoundsSchema.parse({})),
+  /**
+   * How scarce capacity is shared among users: `per-resource` weighted max-min on each resource
+   * on its own, or `drf` (weighted dominant-resource fairness: a user's vCPU, memory and GPUs
+   * grow together in the ratio it uses them).
+   */
+  allocation: z
+    .strictObject({ method: z.enum(["per-resource", "drf"]).default("per-resource") })
+    .default({ method: "per-resource" }),
 });
 export type ShaperConfig = z.infer<typeof ShaperConfigSchema>;
 /** The config as written (defaults optional). */

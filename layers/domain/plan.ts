@@ -1,3 +1,4 @@
+import type { DominantRound } from "./allocation/fair-share.js";
 import type { Amounts } from "./resources.js";
 
 /** One interval of a pool's plan. */
@@ -16,6 +17,12 @@ export interface PlanInterval {
   readonly capacity: Amounts;
   /** Fair-share water level per resource: a user's allocation is min(footprint, cap, max(guarantee, weight × level)). */
   readonly fairShareLevel: Amounts;
+  /**
+   * With `allocation.method` "drf" (absent otherwise): the rounds in which resources ran out
+   * (empty: everyone's footprint fits).
+   * A user's share is then `drfFraction` of its footprint bundle (allocation/fair-share.ts).
+   */
+  readonly dominantRounds?: readonly DominantRound[];
   readonly reason: string;
 }
 

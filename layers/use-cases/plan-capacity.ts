@@ -254,6 +254,7 @@ async function planOnePool(
     tiers,
     capacity,
     committed,
+    allocationMethod: config.allocation.method,
     now,
     intervalSeconds: config.intervalSeconds,
     horizon: config.horizonIntervals,

@@ -128,6 +128,20 @@ describe.each<[string, () => AdmissionStore]>([
     expect(await store.getLedger(pool)).toEqual(ledger(pool, 2, { planIssuedAt: T }));
   });
 
+  it("keeps a ledger's dominant-resource fair share (rounds and capacity)", async () => {
+    const store = make();
+    const pool = unique("pool");
+    const dominantFairShare = {
+      rounds: [
+        { level: 0.25, saturated: ["vcpu" as const] },
+        { level: 0.5, saturated: ["memoryGiB" as const, "gpu" as const] },
+      ],
+      capacity: { vcpu: 16, memoryGiB: 64, gpu: 2 },
+    };
+    expect(await store.putLedger(ledger(pool, 1, { dominantFairShare }), 0)).toBe("committed");
+    expect(await store.getLedger(pool)).toEqual(ledger(pool, 1, { dominantFairShare }));
+  });
+
   it("commits a decision with its ledger change and reads both back", async () => {
     const store = make();
     const pool = unique("pool");

@@ -207,6 +207,9 @@ export class FileAdmissionStore implements AdmissionStore, RequestLog {
       Object.freeze({
         ...meta,
         ...(meta.fairShareLevel ? { fairShareLevel: deepFreeze({ ...meta.fairShareLevel }) } : {}),
+        ...(meta.dominantFairShare
+          ? { dominantFairShare: deepFreeze(structuredClone(meta.dominantFairShare)) }
+          : {}),
         capacity: delta.capacity
           ? Object.freeze(delta.capacity.map(deepFreeze))
           : (stored?.capacity ?? Object.freeze([])),

@@ -87,6 +87,9 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
         ...(ledger.fairShareLevel
           ? { fairShareLevel: deepFreeze({ ...ledger.fairShareLevel }) }
           : {}),
+        ...(ledger.dominantFairShare
+          ? { dominantFairShare: deepFreeze(structuredClone(ledger.dominantFairShare)) }
+          : {}),
       }),
     );
   }

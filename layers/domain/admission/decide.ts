@@ -11,7 +11,7 @@ import {
   type Resource,
 } from "../resources.js";
 import { intervalStartOf } from "../time.js";
-import { fairShareAllocation, footprintAt } from "./fair-share.js";
+import { dominantShareAllocation, fairShareAllocation, footprintAt } from "./fair-share.js";
 import {
   type BookingAsk,
   bookRequestLease,
@@ -366,14 +366,26 @@ class Decider {
     ledger: PoolLedger,
   ): { readonly allocation: Amounts; readonly description: string } | undefined {
     const level = ledger.fairShareLevel;
-    if (!level || this.request.criticality === "critical") return undefined;
-    const allocation = fairShareAllocation({
-      level,
-      weight: this.input.tier.weight,
-      guaranteedMinimum: this.guarantee,
-      cap: this.cap,
-      footprint: this.footprint,
-    });
+    const dominant = ledger.dominantFairShare;
+    if ((!level && !dominant) || this.request.criticality === "critical") return undefined;
+    const allocation = dominant
+      ? dominantShareAllocation({
+          rounds: dominant.rounds,
+          capacity: dominant.capacity,
+          weight: this.input.tier.weight,
+          guaranteedMinimum: this.guarantee,
+          cap: this.cap,
+          footprint: this.footprint,
+        })
+      : fairShareAllocation({
+          level: level ?? {},
+          weight: this.input.tier.weight,
+          guaranteedMinimum: this.guarantee,
+          cap: this.cap,
+          footprint: this.footprint,
+        });
+    // Without a footprint (cold start) a DRF share cannot be worked out: nothing limits the user.
+    if (!allocation) return undefined;
     const timeline =
       ledger === this.ledger ? this.timeline : buildTimeline(ledger, this.request.userId, this.now);
     const held = heldPeakOver(timeline, this.now, this.end);
@@ -385,7 +397,7 @@ class Decider {
     if (over.length === 0) return undefined;
     const parts = over.map(
       (r) =>
-        `${r}: holds ${num(held[r] ?? 0)} + asks ${num(this.request.amounts[r] ?? 0)} > allocation ${num(allocation[r] ?? 0)} (level ${num(level[r] ?? 0)} × weight ${num(this.input.tier.weight)}${this.footprint?.[r] !== undefined ? `, footprint ${num(this.footprint[r] ?? 0)}` : ""})`,
+        `${r}: holds ${num(held[r] ?? 0)} + asks ${num(this.request.amounts[r] ?? 0)} > allocation ${num(allocation[r] ?? 0)} (${dominant ? "dominant-resource fair share" : `level ${num(level?.[r] ?? 0)}`} × weight ${num(this.input.tier.weight)}${this.footprint?.[r] !== undefined ? `, footprint ${num(this.footprint[r] ?? 0)}` : ""})`,
     );
     return {
       allocation,

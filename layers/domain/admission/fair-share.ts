@@ -1,3 +1,4 @@
+import { type DominantRound, drfFraction } from "../allocation/fair-share.js";
 import { quantileKey } from "../config.js";
 import type { Forecast } from "../forecast.js";
 import { type Amounts, RESOURCES } from "../resources.js";
@@ -103,6 +104,40 @@ export function fairShareAllocation(inputs: FairShareInputs): Amounts {
     const footprint = inputs.footprint?.[r];
     if (footprint !== undefined) allocation = Math.min(allocation, footprint);
     out[r] = Math.max(guarantee, allocation);
+  }
+  return out;
+}
+
+/** What a user's DRF share is made from (the ledger's `dominantFairShare` and the user). */
+export interface DominantShareInputs {
+  readonly rounds: readonly DominantRound[];
+  /** The capacity the plan's DRF shared. */
+  readonly capacity: Amounts;
+  readonly weight: number;
+  readonly guaranteedMinimum: Amounts;
+  readonly cap: Amounts | undefined;
+  /** The user's footprint bundle; absent (cold start) → nothing limits the user. */
+  readonly footprint: Amounts | undefined;
+}
+
+/**
+ * The user's allocation under scarcity with `allocation.method` "drf": the fraction of its
+ * footprint bundle weighted dominant-resource fairness gives it (`drfFraction`), on every
+ * resource of the bundle alike — never below the guarantee, which a user can always get at once.
+ * Resources outside the bundle are limited to the guarantee.
+ */
+export function dominantShareAllocation(inputs: DominantShareInputs): Amounts | undefined {
+  if (!inputs.footprint) return undefined;
+  const { fraction, bundle } = drfFraction(
+    inputs.footprint,
+    { weight: inputs.weight, guarantee: inputs.guaranteedMinimum, cap: inputs.cap },
+    inputs.rounds,
+    inputs.capacity,
+  );
+  const out: Amounts = {};
+  for (const r of RESOURCES) {
+    const guarantee = inputs.guaranteedMinimum[r] ?? 0;
+    out[r] = Math.max(guarantee, fraction * (bundle[r] ?? 0));
   }
   return out;
 }

@@ -617,8 +617,16 @@ export function applyPlanToLedger(
       endAt: w.until,
     });
   }
-  const fairShareLevel = scarceLevel(plan);
-  const { fairShareLevel: _previousLevel, ...rest } = ledger;
+  // A DRF plan (its intervals carry rounds) is enforced by its rounds, a per-resource plan by its
+  // levels; either only when the first interval is scarce.
+  const first = plan.intervals[0];
+  const drf = first?.dominantRounds !== undefined;
+  const fairShareLevel = drf ? undefined : scarceLevel(plan);
+  const dominantFairShare =
+    drf && first?.dominantRounds && first.dominantRounds.length > 0 && scarceLevel(plan)
+      ? { rounds: first.dominantRounds, capacity: { ...first.capacity } }
+      : undefined;
+  const { fairShareLevel: _previousLevel, dominantFairShare: _previousDominant, ...rest } = ledger;
   return pruneLedger(
     {
       ...rest,
@@ -627,6 +635,7 @@ export function applyPlanToLedger(
       leases,
       planIssuedAt: plan.issuedAt,
       ...(fairShareLevel ? { fairShareLevel: { ...fairShareLevel } } : {}),
+      ...(dominantFairShare ? { dominantFairShare } : {}),
       updatedAt: nowSeconds,
     },
     nowSeconds,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { DecisionRecord, PoolLedger } from "../admission.js";
 import { CriticalitySchema, IdSchema } from "../config.js";
 import { DependencyError } from "../errors.js";
-import { AmountsSchema } from "../resources.js";
+import { AmountsSchema, ResourceSchema } from "../resources.js";
 
 /**
  * Schemas of what the admission stores read back (a ledger item, a decision item), so a
@@ -31,6 +31,14 @@ export const PoolLedgerSchema = z.object({
   leases: z.array(LeaseSchema),
   planIssuedAt: EpochSecondsSchema.optional(),
   fairShareLevel: AmountsSchema.optional(),
+  dominantFairShare: z
+    .object({
+      rounds: z.array(
+        z.object({ level: z.number().finite().nonnegative(), saturated: z.array(ResourceSchema) }),
+      ),
+      capacity: AmountsSchema,
+    })
+    .optional(),
   updatedAt: EpochSecondsSchema,
 });
 

@@ -394,6 +394,72 @@ export interface MultiResourceAllocation {
   readonly dominantShare?: Float64Array;
   /** `drf` only: the final level (dominant share per unit of weight) progressive filling reached. */
   readonly dominantLevel?: number;
+  /**
+   * `drf` only: the rounds in which resources ran out, in order — each with its level and the
+   * resources that saturated. A user's level is that of the first round saturating a resource
+   * its bundle uses (none: it got its whole bundle); {@link drfFraction} turns that back into
+   * the user's allocation, so admission can apply the plan's shares user by user.
+   */
+  readonly rounds?: readonly DominantRound[];
+}
+
+/** One round of progressive filling that exhausted resources. */
+export interface DominantRound {
+  readonly level: number;
+  readonly saturated: readonly Resource[];
+}
+
+/**
+ * The fraction of its bundle a user gets under weighted DRF, from the rounds of the allocation:
+ * min(1, max(γ, w·λ / D)) where λ is the level of the first round saturating a resource the
+ * bundle uses, D the bundle's dominant share of `capacity`, γ the share of the bundle the
+ * guarantee covers. The same bundle, guarantee, cap and weight as the allocation saw give the
+ * same fraction (up to rounding).
+ *
+ * @param bundle the user's demand per resource (before caps)
+ * @param user weight, guarantee and cap per resource
+ * @param rounds the rounds of the allocation
+ * @param capacity the capacity the allocation shared
+ * @returns the fraction of the capped bundle, and the capped bundle
+ */
+export function drfFraction(
+  bundle: Amounts,
+  user: {
+    readonly weight: number;
+    readonly guarantee: Amounts;
+    readonly cap?: Amounts | undefined;
+  },
+  rounds: readonly DominantRound[],
+  capacity: Amounts,
+): { readonly fraction: number; readonly bundle: Amounts } {
+  let kappa = 1;
+  for (const r of RESOURCES) {
+    const d = bundle[r] ?? 0;
+    const c = user.cap?.[r];
+    if (d > 0 && c !== undefined && c < d) kappa = Math.min(kappa, c / d);
+  }
+  const capped: Amounts = {};
+  let dominant = 0;
+  let gamma = 1;
+  let any = false;
+  for (const r of RESOURCES) {
+    const d = (bundle[r] ?? 0) * kappa;
+    if (d <= 0) continue;
+    capped[r] = d;
+    any = true;
+    const c = capacity[r] ?? 0;
+    dominant = Math.max(dominant, c > 0 ? d / c : Number.POSITIVE_INFINITY);
+    gamma = Math.min(gamma, (user.guarantee[r] ?? 0) / d);
+  }
+  if (!any) return { fraction: 1, bundle: capped };
+  // A bundle needing a resource the pool has none of gets its guarantee only.
+  if (!Number.isFinite(dominant)) return { fraction: gamma, bundle: capped };
+  const round = rounds.find((x) => x.saturated.some((r) => (capped[r] ?? 0) > 0));
+  if (!round) return { fraction: 1, bundle: capped };
+  return {
+    fraction: Math.min(1, Math.max(gamma, (user.weight * round.level) / dominant)),
+    bundle: capped,
+  };
 }
 
 /**
@@ -518,6 +584,7 @@ export function dominantResourceFairShare(problem: MultiResourceProblem): MultiR
 
   const fraction = new Float64Array(n);
   const frozen = new Uint8Array(n);
+  const rounds: DominantRound[] = [];
   const bound = new Uint8Array(n);
   let guaranteeScale = 1;
   // Guarantees first: if they do not fit some resource, scale every guarantee fraction alike.
@@ -530,6 +597,8 @@ export function dominantResourceFairShare(problem: MultiResourceProblem): MultiR
   }
   let level = 0;
   if (guaranteeScale < 1) {
+    // Nobody rises above its guarantee: a round at level 0 saturating every resource says so.
+    rounds.push({ level: 0, saturated: [...resources] });
     for (let i = 0; i < n; i++) {
       fraction[i] = (gamma[i] as number) * guaranteeScale;
       bound[i] = (gamma[i] as number) > 0 ? BOUND_GUARANTEE : BOUND_SHARE;
@@ -590,6 +659,9 @@ export function dominantResourceFairShare(problem: MultiResourceProblem): MultiR
       for (let k = 0; k < m; k++) {
         if (exhausts[k] === 1 && (levels[k] as number) <= lambda * (1 + LEVEL_TOLERANCE))
           saturated[k] = 1;
+      }
+      if (anySaturated) {
+        rounds.push({ level: lambda, saturated: resources.filter((_, k) => saturated[k] === 1) });
       }
       for (const i of active) {
         const w = problem.weight[i] as number;
@@ -652,5 +724,5 @@ export function dominantResourceFairShare(problem: MultiResourceProblem): MultiR
       idle: Math.max(0, (capacity[k] as number) - allocated),
     };
   });
-  return { method: "drf", byResource, dominantShare, dominantLevel: level };
+  return { method: "drf", byResource, dominantShare, dominantLevel: level, rounds };
 }

@@ -1,4 +1,10 @@
-import { BOUND_BY, type FairShareResult, fairShare } from "../allocation/fair-share.js";
+import {
+  BOUND_BY,
+  type DominantRound,
+  dominantResourceFairShare,
+  type FairShareResult,
+  fairShare,
+} from "../allocation/fair-share.js";
 import { type Pool, poolResources } from "../config.js";
 import { ValidationError } from "../errors.js";
 import type { Forecast, ResourceForecast } from "../forecast.js";
@@ -120,6 +126,8 @@ export interface PlanPoolInput {
    * never planned below it, since admitted work cannot be taken back.
    */
   readonly committed?: readonly Amounts[];
+  /** How scarce capacity is shared (config `allocation.method`). @default "per-resource" */
+  readonly allocationMethod?: "per-resource" | "drf";
   /** Epoch seconds. */
   readonly now: number;
   readonly intervalSeconds: number;
@@ -510,6 +518,23 @@ export function planPool(input: PlanPoolInput): PoolPlan {
       level[r] = share.level;
     }
     if (k === 0) firstShares = shares;
+    let dominantRounds: readonly DominantRound[] | undefined;
+    if (input.allocationMethod === "drf") {
+      const drfDemand: Partial<Record<Resource, Float64Array>> = {};
+      for (const r of resources) {
+        const row = new Float64Array(n);
+        for (let i = 0; i < n; i++) row[i] = amount((users[i] as UserFootprint).footprint[r]?.[k]);
+        drfDemand[r] = row;
+      }
+      const drf = dominantResourceFairShare({
+        weight,
+        demand: drfDemand,
+        guarantee: Object.fromEntries(guaranteeOf),
+        cap: Object.fromEntries(capOf),
+        capacity,
+      });
+      dominantRounds = drf.rounds ?? [];
+    }
     intervals.push({
       start: starts[k] as number,
       demand: toAmounts(resources, (r) => at(demand.get(r), k)),
@@ -518,6 +543,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
       targetTasks: target[k] as number,
       capacity,
       fairShareLevel: level,
+      ...(dominantRounds !== undefined ? { dominantRounds } : {}),
       reason: intervalReason(k, shares),
     });
   }

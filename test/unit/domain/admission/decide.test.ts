@@ -339,3 +339,47 @@ describe("decideAdmission: rejections (rule 7)", () => {
     expect(out.explanation.some((line) => line.startsWith("rule 7"))).toBe(true);
   });
 });
+
+describe("decideAdmission: dominant-resource fair share under scarcity (rule 4, allocation drf)", () => {
+  /** globex's footprint: 8 vCPU and 64 GiB at q0.9 — a memory-heavy bundle. */
+  const bundle: Forecast = {
+    ...forecast(8),
+    byResource: {
+      vcpu: { mean: [4, 4], quantiles: { "0.9": [8, 8] } },
+      memoryGiB: { mean: [32, 32], quantiles: { "0.9": [64, 64] } },
+    },
+  };
+  const drfLedger = (saturated: ("vcpu" | "memoryGiB" | "gpu")[]) =>
+    ledger({
+      dominantFairShare: {
+        rounds: [{ level: 0.1, saturated }],
+        capacity: { vcpu: 16, memoryGiB: 64 },
+      },
+    });
+
+  it("holds a user to the fraction of its bundle DRF gives it, on every resource alike", () => {
+    // D = max(8/16, 64/64) = 1; fraction = max(guarantee share 0.125, weight 2 × 0.1 / 1) = 0.2:
+    // 1.6 vCPU and 12.8 GiB, never below the guarantee (2 vCPU, 8 GiB) → 2 vCPU now.
+    const out = decideAdmission(
+      input(request({ amounts: { vcpu: 3 }, acceptAlternatives: true }), drfLedger(["memoryGiB"]), {
+        forecast: bundle,
+      }),
+    );
+    expect(out.decision).toMatchObject({
+      outcome: "offer",
+      alternative: { kind: "smaller", amounts: { vcpu: 2 } },
+    });
+    expect(out.explanation.join("\n")).toMatch(/dominant-resource fair share/);
+    const within = decideAdmission(
+      input(request({ amounts: { vcpu: 2 } }), drfLedger(["memoryGiB"]), { forecast: bundle }),
+    );
+    expect(within.decision.outcome).toBe("grant");
+  });
+
+  it("does not limit a bundle that uses no saturated resource", () => {
+    const out = decideAdmission(
+      input(request({ amounts: { vcpu: 6 } }), drfLedger(["gpu"]), { forecast: bundle }),
+    );
+    expect(out.decision.outcome).toBe("grant");
+  });
+});

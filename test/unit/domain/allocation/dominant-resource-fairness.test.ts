@@ -7,6 +7,7 @@ import {
   BOUND_GUARANTEE,
   BOUND_SHARE,
   dominantResourceFairShare,
+  drfFraction,
   fairShare,
 } from "../../../../layers/domain/allocation/fair-share.js";
 
@@ -154,6 +155,35 @@ describe("dominant-resource fairness", () => {
               (dm > 0 && freeM <= 1e-7 * (1 + p.capacity.memoryGiB));
             expect(blocked).toBe(true);
           }
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives each user back its allocation from the rounds alone (what admission applies)", () => {
+    fc.assert(
+      fc.property(problem, (p) => {
+        const out = dominantResourceFairShare(p);
+        if (out.byResource.vcpu?.guaranteesScaled) return;
+        p.weight.forEach((weight, i) => {
+          const { fraction, bundle } = drfFraction(
+            { vcpu: p.demand.vcpu[i] as number, memoryGiB: p.demand.memoryGiB[i] as number },
+            {
+              weight,
+              guarantee: {
+                vcpu: p.guarantee.vcpu[i] as number,
+                memoryGiB: p.guarantee.memoryGiB[i] as number,
+              },
+            },
+            out.rounds ?? [],
+            p.capacity,
+          );
+          expect(fraction * (bundle.vcpu ?? 0)).toBeCloseTo(alloc(out, "vcpu")[i] as number, 6);
+          expect(fraction * (bundle.memoryGiB ?? 0)).toBeCloseTo(
+            alloc(out, "memoryGiB")[i] as number,
+            6,
+          );
         });
       }),
       { numRuns: 300 },

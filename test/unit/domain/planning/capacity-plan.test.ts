@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { applyPlanToLedger, emptyLedger } from "../../../../layers/domain/admission/ledger.js";
+import { drfFraction } from "../../../../layers/domain/allocation/fair-share.js";
 import { ValidationError } from "../../../../layers/domain/errors.js";
 import {
   footprintFromForecast,
@@ -339,6 +341,38 @@ describe("planPool fair share", () => {
     expect(big?.reason).toContain("vcpu: scarcity, fair share 3.5 of 10");
     expect(plan.notableAllocations.find((a) => a.userId === "small")).toBeUndefined();
     expect(plan.intervals[0]?.reason).toContain("scarce vcpu");
+  });
+
+  it("with allocation drf, records the rounds of dominant-resource fair share, and the ledger enforces them", () => {
+    const inputs = {
+      config: cpuPool({ maxTasks: 2, minTasks: 2 }),
+      poolForecast: poolForecast(flat(21)),
+      users: [
+        user("small", flat(1), { currentUsage: { vcpu: 1 } }),
+        user("big1", flat(10), { currentUsage: { vcpu: 10 } }),
+        user("big2", flat(10), { currentUsage: { vcpu: 10 } }),
+      ],
+      capacity: { desiredTasks: 2, runningTasks: 2, pendingTasks: 0 },
+    };
+    const plan = planPool(planInput({ ...inputs, allocationMethod: "drf" }));
+    // One resource: DRF is the max-min water-fill; vCPU runs out in the only round.
+    const rounds = plan.intervals[0]?.dominantRounds ?? [];
+    expect(rounds).toHaveLength(1);
+    expect(rounds[0]?.saturated).toEqual(["vcpu"]);
+    // big1's share from the round: weight 1 × level / (10 / 8) of its 10 vCPU = 3.5.
+    const { fraction } = drfFraction({ vcpu: 10 }, { weight: 1, guarantee: {} }, rounds, {
+      vcpu: 8,
+    });
+    expect(fraction * 10).toBeCloseTo(3.5, 9);
+    const ledger = applyPlanToLedger(emptyLedger("cpu"), plan, T0);
+    expect(ledger.dominantFairShare?.rounds).toEqual(rounds);
+    expect(ledger.fairShareLevel).toBeUndefined();
+    // The per-resource plan leaves the DRF fields out.
+    const perResource = planPool(planInput(inputs));
+    expect(perResource.intervals[0]?.dominantRounds).toBeUndefined();
+    expect(
+      applyPlanToLedger(emptyLedger("cpu"), perResource, T0).dominantFairShare,
+    ).toBeUndefined();
   });
 
   it("records users held by a guarantee or a cap, scarcity first, within the limit", () => {
