@@ -30,8 +30,7 @@ export class TraceUsageSource implements UsageSource {
     private readonly poolUtilization: (pool: string, intervalStart: number) => number | null,
   ) {
     this.length = Math.ceil((trace.end - trace.start) / stepSeconds) + 1;
-    const add = (userId: string, pool: string, from: number, to: number, amounts: Amounts) => {
-      const key = `${userId} ${pool}`;
+    const addTo = (key: string, from: number, to: number, amounts: Amounts) => {
       let rows = this.levels.get(key);
       if (!rows) {
         rows = RESOURCES.map(() => new Float64Array(this.length + 1));
@@ -46,6 +45,11 @@ export class TraceUsageSource implements UsageSource {
         row[a] = (row[a] as number) + v;
         row[b] = (row[b] as number) - v;
       });
+    };
+    // Every tenant's levels and the pool's total (what its utilisation is measured against).
+    const add = (userId: string, pool: string, from: number, to: number, amounts: Amounts) => {
+      addTo(`${userId} ${pool}`, from, to, amounts);
+      addTo(`${POOL_TOTAL} ${pool}`, from, to, amounts);
     };
     for (const load of trace.initialLoad)
       add(load.userId, load.pool, trace.start, load.endAt, load.amounts);
