@@ -6,7 +6,11 @@ import type { ShaperConfig } from "../layers/domain/config.js";
 import { ValidationError } from "../layers/domain/errors.js";
 import { runOracle, runPatent, runQuota, runReactive } from "../layers/domain/replay/baselines.js";
 import type { PolicyRun } from "../layers/domain/replay/policy-run.js";
-import type { ForecastFan, ReplayResult } from "../layers/domain/replay/replay-result.js";
+import type {
+  ForecastFan,
+  ReplayPolicyChange,
+  ReplayResult,
+} from "../layers/domain/replay/replay-result.js";
 import type { ReplayTrace } from "../layers/domain/replay/replay-trace.js";
 import { poolTimelines, scoredFromOf, scoreRun } from "../layers/domain/replay/score.js";
 import { runShaperReplay } from "./replay/shaper-replay.js";
@@ -162,6 +166,7 @@ export async function replayTrace(
   const runs: PolicyRun[] = [];
   let fans: ForecastFan[] = [];
   let shaperNote: string | undefined;
+  let policyChanges: readonly ReplayPolicyChange[] | undefined;
   let reactive: PolicyRun | undefined;
   const reactiveRun = () => {
     reactive ??= runReactive(trace);
@@ -214,7 +219,9 @@ export async function replayTrace(
           });
           runs.push(result.run);
           fans = result.fans;
-          shaperNote = `  shaper         ${result.policyChanges} tier policy change${result.policyChanges === 1 ? "" : "s"} by the daily Adapt step; pipeline ${(result.run.wallSeconds).toFixed(1)} s`;
+          policyChanges = result.policyChanges;
+          const n = policyChanges.length;
+          shaperNote = `  shaper         ${n} tier policy change${n === 1 ? "" : "s"} by the daily Adapt step; pipeline ${result.run.wallSeconds.toFixed(1)} s`;
         } finally {
           bar?.stop();
         }
@@ -233,6 +240,7 @@ export async function replayTrace(
     policies: runs.map((run) => scoreRun(trace, run)),
     timelines: poolTimelines(trace, runs, 300),
     forecastFans: fans,
+    ...(policyChanges ? { policyChanges } : {}),
   };
   printSummary(result, print);
   if (shaperNote) print(shaperNote);

@@ -22,4 +22,16 @@ export interface PolicyChange {
   readonly at: number;
   /** Version of the policy set this change produced. */
   readonly version: number;
+  /**
+   * Set on changes made for a tier's grant-now SLO, so the next adaptation can judge them:
+   * `raise` raised the knobs for misses, `futile` undid a raise that did not close the gap.
+   */
+  readonly slo?: SloReaction;
+}
+
+/** The grant-now rate an SLO-driven change reacted to. */
+export interface SloReaction {
+  readonly kind: "raise" | "futile";
+  /** The tier's grant-now rate (0–1) over the window the change was judged on. */
+  readonly grantNowRate: number;
 }

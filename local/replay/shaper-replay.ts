@@ -14,7 +14,7 @@ import type { AdmissionRequestInput, Lease } from "../../layers/domain/admission
 import { parseConfig, quantileKey, type ShaperConfig } from "../../layers/domain/config.js";
 import { REACTIVE_TARGET_UTILISATION } from "../../layers/domain/replay/baselines.js";
 import type { PolicyRun, RequestFate } from "../../layers/domain/replay/policy-run.js";
-import type { ForecastFan } from "../../layers/domain/replay/replay-result.js";
+import type { ForecastFan, ReplayPolicyChange } from "../../layers/domain/replay/replay-result.js";
 import type { ReplayRequest, ReplayTrace } from "../../layers/domain/replay/replay-trace.js";
 import { RESOURCES } from "../../layers/domain/resources.js";
 import { admitRequest } from "../../layers/use-cases/admit-request.js";
@@ -53,8 +53,8 @@ export interface ShaperReplayResult {
   readonly fans: ForecastFan[];
   /** The config the replay ran (pools and users from the trace). */
   readonly config: ShaperConfig;
-  /** Tier policy changes the daily Adapt step made. */
-  readonly policyChanges: number;
+  /** Tier policy changes the daily Adapt step made, oldest first. */
+  readonly policyChanges: readonly ReplayPolicyChange[];
 }
 
 /** The deployment config with the trace's pools and tenants in place of its own. */
@@ -225,7 +225,7 @@ export async function runShaperReplay(
   let next = 0;
   const fanAt = trace.start + Math.floor(0.6 * (trace.end - trace.start));
   let fanSnapshot: ForecastFan[] | undefined;
-  let policyChanges = 0;
+  const policyChanges: ReplayPolicyChange[] = [];
   const span = trace.end - first;
 
   const settle = async (arrival: Arrival) => {
@@ -282,6 +282,9 @@ export async function runShaperReplay(
 
   for (let t = first; t < trace.end; t += interval) {
     clock.set(t);
+    console.error(
+      `T ${new Date(t * 1000).toISOString()} ${process.uptime().toFixed(1)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)}MB`,
+    );
     for (let shard = 0; shard < config.shardCount; shard++)
       await collectShard(collectDeps, { time: t, shard });
     await collectPools(collectDeps, { time: t });
@@ -306,7 +309,10 @@ export async function runShaperReplay(
         },
         { time: new Date(t * 1000).toISOString() },
       );
-      policyChanges += adapted.changes.length;
+      for (const c of adapted.changes)
+        policyChanges.push({ at: c.at, tier: c.tier, cause: c.cause });
+      for (const c of adapted.changes)
+        console.error(`ADAPT ${new Date(t * 1000).toISOString()} ${c.cause}`);
     }
     if (!fanSnapshot && t >= fanAt)
       fanSnapshot = await forecastFans(trace, config, forecasts, usageSource, t, options.fans ?? 4);

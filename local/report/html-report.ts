@@ -73,6 +73,7 @@ ${timelineSection(charts)}
 ${tierSection(charts)}
 ${tradeoffSection(charts)}
 ${fanSection(charts)}
+${policyChangeSection(result.policyChanges)}
 </main>
 <script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${jsonForScript({ charts: specs })}</script>
 <script>${chartJs}</script>
@@ -326,6 +327,36 @@ function fanSection(charts: ReportCharts): string {
   return section("forecasts", "Forecasts vs actuals", `${figures.join("\n")}${more}`);
 }
 
+/** The tier policy changes shaper's feedback loop made, with their causes (when shaper ran). */
+function policyChangeSection(changes: ReplayResult["policyChanges"]): string {
+  if (changes === undefined) return "";
+  if (changes.length === 0) {
+    return section(
+      "policy-changes",
+      "Tier policy changes",
+      `<p class="no-data">The daily Adapt step changed no tier policy.</p>`,
+    );
+  }
+  const rows = changes
+    .map(
+      (c) =>
+        `<tr><td>${escapeHtml(formatTime(c.at))}</td><th scope="row">${escapeHtml(c.tier)}</th><td class="cause">${escapeHtml(c.cause)}</td></tr>`,
+    )
+    .join("\n");
+  return section(
+    "policy-changes",
+    "Tier policy changes",
+    `<div class="table-wrap"><table id="policy-changes">
+<thead><tr><th scope="col">at</th><th scope="col">tier</th><th scope="col">change and cause</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>
+<p class="caption">What shaper's daily Adapt step changed in each tier's forecast quantile and
+headroom, and why (the cause as the change log records it).</p>`,
+  );
+}
+
 function section(id: string, heading: string, body: string): string {
   return `<section id="section-${id}">\n<h2>${heading}</h2>\n${body}\n</section>`;
 }
@@ -404,5 +435,6 @@ thead th:first-child, tbody th { text-align: left; }
 td { text-align: right; }
 tbody tr:hover { background: #f3f4f6; }
 ul.mapping { margin: 0; padding-left: 20px; }
+td.cause { text-align: left; white-space: normal; min-width: 24rem; }
 ul.mapping li { font: 0.875rem/1.6 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-word; }
 `;

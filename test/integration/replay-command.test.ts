@@ -95,6 +95,9 @@ describe("shaper replay", () => {
     expect(json.timelines[0]?.policies).toHaveLength(5);
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("capacity-cpu");
+    // One day: the daily Adapt step first runs after a day, so no tier policy changed.
+    expect(json.policyChanges).toEqual([]);
+    expect(html).toContain("The daily Adapt step changed no tier policy.");
     expect(lines.join("\n")).toMatch(/request {5}an instance's creation/);
     expect(lines.join("\n")).toMatch(/shaper +\d+/);
   });

@@ -94,4 +94,14 @@ export interface ReplayResult {
   readonly policies: readonly PolicyResult[];
   readonly timelines: readonly PoolTimeline[];
   readonly forecastFans: readonly ForecastFan[];
+  /** The tier policy changes shaper's daily Adapt step made, oldest first (absent in older results). */
+  readonly policyChanges?: readonly ReplayPolicyChange[];
+}
+
+/** One tier policy change during the replay: when, which tier, and the cause as logged. */
+export interface ReplayPolicyChange {
+  /** Epoch seconds. */
+  readonly at: number;
+  readonly tier: string;
+  readonly cause: string;
 }

@@ -98,8 +98,16 @@ export async function adaptPolicies<I extends AdaptInput>(
 
   for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
     const current = await deps.policyStore.getPolicies();
+    const lastChanges = latestChangePerTier(await deps.policyStore.listChanges(CHANGES_TO_JUDGE));
     const now = deps.clock.nowSeconds();
-    const result = adaptTierPolicies({ config, current, observations, utilisation, now });
+    const result = adaptTierPolicies({
+      config,
+      current,
+      observations,
+      utilisation,
+      now,
+      lastChanges,
+    });
     const base = {
       assessments: { ...result.assessments },
       requests: { read: entries.length, withoutTier },
@@ -125,6 +133,20 @@ export async function adaptPolicies<I extends AdaptInput>(
   throw new ConflictError(
     `The policies changed under the Adapt step ${WRITE_ATTEMPTS} times in a row. Another writer is adapting them; the step is retried.`,
   );
+}
+
+/** Latest logged changes read to find each tier's last one (a tier changed longer ago is not judged). */
+const CHANGES_TO_JUDGE = 100;
+
+/** The newest change of each tier among `changes`. */
+function latestChangePerTier(changes: readonly PolicyChange[]): Record<string, PolicyChange> {
+  const out: Record<string, PolicyChange> = {};
+  for (const change of changes) {
+    const seen = out[change.tier];
+    if (!seen || change.at > seen.at || (change.at === seen.at && change.version > seen.version))
+      out[change.tier] = change;
+  }
+  return out;
 }
 
 async function readRequestLog(

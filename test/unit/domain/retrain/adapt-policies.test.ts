@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PolicySet } from "../../../../layers/domain/policy.js";
+import type { PolicyChange, PolicySet } from "../../../../layers/domain/policy.js";
 import {
   adaptPolicies,
   allowedQuantileLevels,
@@ -223,6 +223,106 @@ describe("adaptPolicies", () => {
     expect(reverted.change.before).toEqual(change.after);
     expect(reverted.change.after).toEqual(change.before);
     expect(reverted.change.cause).toContain(`revert of change ${change.changeId}`);
+  });
+});
+
+describe("adaptPolicies: raises for misses must earn their keep", () => {
+  const DAY = 86_400;
+
+  /** Day 1: standard misses (90 %), raised. Returns the set and the change to judge. */
+  function firstRaise() {
+    const result = adaptPolicies({
+      config,
+      current: undefined,
+      observations: observe(entries("standard", { grant: 90, delay: 10 })),
+      utilisation: 0.9,
+      now: NOW,
+    });
+    const change = result.changes[0];
+    if (!change || !result.next) throw new Error("expected a raise");
+    expect(change.slo).toEqual({ kind: "raise", grantNowRate: 0.9 });
+    return { set: result.next, change };
+  }
+
+  function nextDay(
+    set: PolicySet,
+    last: PolicyChange,
+    grant: number,
+    delay: number,
+    now = NOW + DAY,
+  ) {
+    return adaptPolicies({
+      config,
+      current: set,
+      observations: observe(entries("standard", { grant, delay })),
+      utilisation: 0.9,
+      now,
+      lastChanges: { standard: last },
+    });
+  }
+
+  it("undoes a raise that did not close half the gap to the target, saying why", () => {
+    const { set, change } = firstRaise();
+    // Target 99 %: the gap was 9 points; 93 % closes only 3 of them.
+    const result = nextDay(set, change, 93, 7);
+    expect(result.assessments.standard?.action).toBe("undo");
+    const undo = result.changes[0];
+    expect(undo?.before).toEqual(change.after);
+    expect(undo?.after).toEqual(change.before);
+    expect(undo?.slo).toEqual({ kind: "futile", grantNowRate: 0.93 });
+    expect(undo?.cause).toContain(`change ${change.changeId}`);
+    expect(undo?.cause).toContain("not for want of provisioned capacity");
+  });
+
+  it("raises again when the last raise closed at least half the gap", () => {
+    const { set, change } = firstRaise();
+    const result = nextDay(set, change, 96, 4);
+    expect(result.assessments.standard?.action).toBe("raise");
+    expect(result.changes[0]?.after).toEqual({ forecastQuantile: 0.99, headroomFraction: 0.2 });
+    expect(result.changes[0]?.slo).toEqual({ kind: "raise", grantNowRate: 0.96 });
+  });
+
+  it("after an undo, holds while the rate stays near it and raises once it falls by half the gap", () => {
+    const { set, change } = firstRaise();
+    const undone = nextDay(set, change, 93, 7);
+    const undo = undone.changes[0];
+    if (!undone.next || !undo) throw new Error("expected an undo");
+    // Gap at the undo: 6 points; holding down to 90 %.
+    const held = nextDay(undone.next, undo, 91, 9, NOW + 2 * DAY);
+    expect(held.changes).toEqual([]);
+    expect(held.assessments.standard?.action).toBe("hold");
+    expect(held.assessments.standard?.reason).toContain("raising did not help before");
+    const worse = nextDay(undone.next, undo, 89, 11, NOW + 2 * DAY);
+    expect(worse.assessments.standard?.action).toBe("raise");
+    expect(worse.changes[0]?.slo?.kind).toBe("raise");
+  });
+
+  it("does not judge a change the knobs no longer reflect (changed by hand since)", () => {
+    const { set, change } = firstRaise();
+    const byHand: PolicySet = {
+      ...set,
+      version: set.version + 1,
+      tiers: { ...set.tiers, standard: { forecastQuantile: 0.8, headroomFraction: 0.3 } },
+    };
+    const result = nextDay(byHand, change, 93, 7);
+    expect(result.assessments.standard?.action).toBe("raise");
+  });
+
+  it("raises only the quantile for under-covering forecasts, never headroom", () => {
+    const top: PolicySet = {
+      version: 1,
+      tiers: { free: { forecastQuantile: 0.99, headroomFraction: 0 } },
+      updatedAt: NOW - 10,
+    };
+    const result = adaptPolicies({
+      config,
+      current: top,
+      observations: { free: { coverage80: 0.55, coveragePoints: 500 } },
+      utilisation: 0.2,
+      now: NOW,
+    });
+    expect(result.assessments.free?.action).toBe("raise");
+    expect(result.changes).toEqual([]);
   });
 });
 

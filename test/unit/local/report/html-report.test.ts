@@ -35,6 +35,7 @@ function hostileResult(): ReplayResult {
       ...others,
     ],
     forecastFans: [{ ...fan!, userId: HOSTILE, pool: HOSTILE_HTML }, ...otherFans],
+    policyChanges: [{ at: base.start, tier: HOSTILE_HTML, cause: HOSTILE }],
   };
 }
 
@@ -127,6 +128,42 @@ describe("renderReplayReport", () => {
         n.toLocaleString("en-US"),
       ),
     );
+  });
+});
+
+describe("renderReplayReport: tier policy changes", () => {
+  it("lists shaper's policy changes with their causes, oldest first", () => {
+    const base = replayResultFixture();
+    const html = renderReplayReport({
+      ...base,
+      policyChanges: [
+        {
+          at: base.start + 86_400,
+          tier: "standard",
+          cause: "forecast quantile 0.9 → 0.95: below target",
+        },
+        {
+          at: base.start + 2 * 86_400,
+          tier: "standard",
+          cause: "forecast quantile 0.95 → 0.9: undone",
+        },
+      ],
+    });
+    const table = html.slice(html.indexOf('<table id="policy-changes">'));
+    const causes = [...table.matchAll(/<td class="cause">([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(causes).toEqual([
+      "forecast quantile 0.9 → 0.95: below target",
+      "forecast quantile 0.95 → 0.9: undone",
+    ]);
+  });
+
+  it("says when the Adapt step changed nothing, and has no such section without shaper", () => {
+    const base = replayResultFixture();
+    expect(renderReplayReport({ ...base, policyChanges: [] })).toContain(
+      "The daily Adapt step changed no tier policy.",
+    );
+    const { policyChanges: _none, ...withoutShaper } = base;
+    expect(renderReplayReport(withoutShaper)).not.toContain('id="section-policy-changes"');
   });
 });
 

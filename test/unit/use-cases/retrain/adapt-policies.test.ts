@@ -97,4 +97,29 @@ describe("adaptPolicies use case", () => {
     expect(out.changes.map((c) => c.tier)).toEqual(["free"]);
     expect(out.changes[0]?.cause).toContain("coverage80 50%");
   });
+
+  it("judges the tier's last raise from the change log: a raise that did not help is undone", async () => {
+    const policyStore = new InMemoryPolicyStore();
+    const deps = (entries: RequestLogEntry[], now: number) => ({
+      configSource: new StaticConfigSource(config),
+      forecastStore: new InMemoryForecastStore(),
+      requestLog: new FixedRequestLog(entries),
+      usageStore: new InMemoryUsageStore(),
+      policyStore,
+      clock: new ManualClock(now),
+    });
+    const later = (entries: RequestLogEntry[], by: number) =>
+      entries.map((e) => ({ ...e, receivedAt: e.receivedAt + by }));
+    // Day 1: 20 % rejected → raised. Day 2: still 20 % → the raise did not help: undone.
+    const day1 = await adaptPolicies(deps(rejections(10, 40), NOW), { asOf: NOW });
+    expect(day1.changes[0]?.slo?.kind).toBe("raise");
+    const day2 = await adaptPolicies(deps(later(rejections(10, 40), 86_400), NOW + 86_400), {
+      asOf: NOW + 86_400,
+    });
+    expect(day2.assessments.standard?.action).toBe("undo");
+    expect(day2.changes[0]?.after).toEqual(day1.changes[0]?.before);
+    expect((await policyStore.getPolicies())?.tiers.standard).toEqual(day1.changes[0]?.before);
+    const logged = await policyStore.listChanges(10);
+    expect(logged[0]?.slo).toEqual({ kind: "futile", grantNowRate: 0.8 });
+  });
 });
