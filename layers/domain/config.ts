@@ -149,6 +149,11 @@ export const PolicyBoundsSchema = z.strictObject({
   /** Largest change of a knob in one adaptation step. */
   quantileStep: z.number().positive().default(0.05),
   headroomStep: z.number().positive().default(0.05),
+  /**
+   * Mean pool utilisation (0–1) below which a tier far above its SLO gives back a knob step:
+   * at 0.8, a fifth of what was provisioned sat unused over the day.
+   */
+  lowerBelowUtilisation: z.number().gt(0).max(1).default(0.8),
 });
 
 export const ShaperConfigSchema = z.strictObject({

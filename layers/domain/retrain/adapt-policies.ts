@@ -10,8 +10,10 @@ import { COVERAGE80_BAND } from "./evaluate-error.js";
  * - a tier whose grant-now rate fell below its SLO gets a higher quantile and more headroom
  *   (both knobs, so a miss is corrected quickly);
  * - a tier whose forecasts under-cover (coverage80 below 0.7) gets a higher quantile;
- * - a tier far above its SLO while capacity sits idle gives back one knob step (headroom first,
- *   then the quantile), so lowering is slower than raising;
+ * - a tier far above its SLO while capacity sits unused (mean pool utilisation below
+ *   `policyBounds.lowerBelowUtilisation`) gives back one knob step (headroom first, then the
+ *   quantile), so lowering is slower than raising — but not within a week of a raise for misses
+ *   that worked, so a tier does not swing between the two every other day;
  * - a raise for SLO misses must earn its keep: when the next window's rate has not closed at least
  *   half the gap to the target, the raise is undone (the misses are not for want of provisioned
  *   capacity — e.g. asks larger than anything forecast — and more headroom would only cost), and
@@ -26,8 +28,8 @@ import { COVERAGE80_BAND } from "./evaluate-error.js";
 /** Requests of a tier below which its grant-now rate is reported but not acted on. */
 export const MIN_REQUESTS_TO_JUDGE = 20;
 
-/** Pool utilisation (0–1) below which capacity counts as idle. */
-export const IDLE_UTILISATION = 0.5;
+/** Seconds after a tier's raise for SLO misses during which it is not lowered. */
+export const LOWER_AFTER_RAISE_SECONDS = 7 * 86_400;
 
 /** Points of forecast error below which a tier's coverage is not acted on. */
 export const MIN_COVERAGE_POINTS = 100;
@@ -215,9 +217,10 @@ export function adaptPolicies(input: AdaptPoliciesInput): AdaptPoliciesResult {
     if (!tier || !before) continue;
     const observation = observations[tierName] ?? {};
     const assessment = judgeLastChange(
-      assessTier(tier.sloGrantNowRate, observation, utilisation),
+      assessTier(tier.sloGrantNowRate, observation, utilisation, bounds.lowerBelowUtilisation),
       input.lastChanges?.[tierName],
       before,
+      now,
     );
     assessments[tierName] = assessment;
 
@@ -302,7 +305,19 @@ function judgeLastChange(
   assessment: TierAssessment,
   last: PolicyChange | undefined,
   inForce: TierPolicy,
+  now: number,
 ): TierAssessment {
+  if (
+    assessment.action === "lower" &&
+    last?.slo?.kind === "raise" &&
+    now - last.at < LOWER_AFTER_RAISE_SECONDS
+  ) {
+    return {
+      ...assessment,
+      action: "hold",
+      reason: `${assessment.reason}; held: raised for misses on ${new Date(last.at * 1000).toISOString()} (change ${last.changeId}), not lowered within ${LOWER_AFTER_RAISE_SECONDS / 86_400} days of that`,
+    };
+  }
   if (assessment.action !== "raise" || !isBelowSlo(assessment) || !last?.slo) return assessment;
   if (!samePolicy(last.after, inForce)) return assessment;
   const rate = assessment.grantNowRate as number;
@@ -338,6 +353,7 @@ function assessTier(
   slo: number,
   observation: TierObservation,
   utilisation: number | null,
+  lowerBelowUtilisation: number,
 ): TierAssessment {
   const outcomes = observation.outcomes;
   const sloCounts = outcomes ? sloOutcomes(outcomes) : zeroCounts();
@@ -374,12 +390,12 @@ function assessTier(
   }
   // Far above target: at most half the misses the SLO allows.
   const farAbove = 1 - grantNowRate <= (1 - slo) / 2 + 1e-12;
-  const idle = utilisation !== null && utilisation < IDLE_UTILISATION;
+  const idle = utilisation !== null && utilisation < lowerBelowUtilisation;
   if (farAbove && idle) {
     return {
       ...base,
       action: "lower",
-      reason: `${rateText}: far above target while pools are idle (mean utilisation ${pct(utilisation)} < ${pct(IDLE_UTILISATION)})`,
+      reason: `${rateText}: far above target while pools are idle (mean utilisation ${pct(utilisation)} < ${pct(lowerBelowUtilisation)})`,
     };
   }
   return {

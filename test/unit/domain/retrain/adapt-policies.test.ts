@@ -308,6 +308,38 @@ describe("adaptPolicies: raises for misses must earn their keep", () => {
     expect(result.assessments.standard?.action).toBe("raise");
   });
 
+  it("lowers a tier far above target once a fifth of the capacity sat unused, not within a week of a raise that worked", () => {
+    const { set, change } = firstRaise();
+    const farAbove = (now: number, lastChanges?: Record<string, PolicyChange>) =>
+      adaptPolicies({
+        config,
+        current: set,
+        observations: observe(entries("standard", { grant: 1_000 })),
+        utilisation: 0.75,
+        now,
+        ...(lastChanges ? { lastChanges } : {}),
+      });
+    const held = farAbove(NOW + 3 * DAY, { standard: change });
+    expect(held.changes).toEqual([]);
+    expect(held.assessments.standard?.action).toBe("hold");
+    expect(held.assessments.standard?.reason).toContain("not lowered within 7 days");
+    const lowered = farAbove(NOW + 8 * DAY, { standard: change });
+    expect(lowered.assessments.standard?.action).toBe("lower");
+    expect(lowered.changes[0]?.after.headroomFraction).toBeCloseTo(
+      (change.after.headroomFraction ?? 0) - 0.05,
+    );
+    expect(lowered.changes[0]?.cause).toContain("mean utilisation 75% < 80%");
+    // The threshold is the config's: at 0.7 the same day is busy enough to hold.
+    const strict = adaptPolicies({
+      config: { ...config, policyBounds: { ...config.policyBounds, lowerBelowUtilisation: 0.7 } },
+      current: set,
+      observations: observe(entries("standard", { grant: 1_000 })),
+      utilisation: 0.75,
+      now: NOW + 8 * DAY,
+    });
+    expect(strict.changes).toEqual([]);
+  });
+
   it("raises only the quantile for under-covering forecasts, never headroom", () => {
     const top: PolicySet = {
       version: 1,
