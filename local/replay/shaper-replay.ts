@@ -282,9 +282,6 @@ export async function runShaperReplay(
 
   for (let t = first; t < trace.end; t += interval) {
     clock.set(t);
-    console.error(
-      `T ${new Date(t * 1000).toISOString()} ${process.uptime().toFixed(1)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)}MB`,
-    );
     for (let shard = 0; shard < config.shardCount; shard++)
       await collectShard(collectDeps, { time: t, shard });
     await collectPools(collectDeps, { time: t });
@@ -311,8 +308,6 @@ export async function runShaperReplay(
       );
       for (const c of adapted.changes)
         policyChanges.push({ at: c.at, tier: c.tier, cause: c.cause });
-      for (const c of adapted.changes)
-        console.error(`ADAPT ${new Date(t * 1000).toISOString()} ${c.cause}`);
     }
     if (!fanSnapshot && t >= fanAt)
       fanSnapshot = await forecastFans(trace, config, forecasts, usageSource, t, options.fans ?? 4);

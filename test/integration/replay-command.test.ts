@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../layers/domain/config.js";
 import type { ReplayResult } from "../../layers/domain/replay/replay-result.js";
 import { parsePolicies, REPLAY_POLICIES, runReplay } from "../../local/replay-command.js";
@@ -53,6 +53,8 @@ describe("shaper replay", () => {
   it("replays all five policies through the same scoring, and writes JSON and the report", async () => {
     const out = mkdtempSync(join(tmpdir(), "replay-out-"));
     const lines: string[] = [];
+    // Everything the replay says goes through `print` (and progress through `progressLog`).
+    const stray = vi.spyOn(console, "error");
     const result = await runReplay({
       format: "alibaba-dlrm",
       trace: dayTrace({ premiumRequests: true }),
@@ -63,6 +65,8 @@ describe("shaper replay", () => {
       progressBar: false,
       print: (line) => lines.push(line),
     });
+    expect(stray).not.toHaveBeenCalled();
+    stray.mockRestore();
     const json = JSON.parse(readFileSync(join(out, "replay.json"), "utf8")) as ReplayResult;
     expect(json.policies.map((p) => p.name)).toEqual([...REPLAY_POLICIES]);
     const scored = result.policies[0]?.requests ?? 0;
