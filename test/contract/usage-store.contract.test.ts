@@ -121,6 +121,44 @@ describe.each(adapters)("UsageStore contract: %s", (_name, make) => {
     expect(got[1]?.missingUsers).toBe(1);
   });
 
+  it("keeps pool partials and load in time order whatever the write order, a rewrite replacing its key", async () => {
+    const store = make();
+    const pool = `p${Math.random().toString(36).slice(2, 8)}`;
+    const partial = (at: number, shard: number, vcpu: number) => ({
+      pool,
+      intervalStart: T0 + at,
+      shard,
+      usage: { vcpu },
+      reportingUsers: 1,
+      missingUsers: 0,
+    });
+    const late = partial(600, 2, 9);
+    await store.putPoolUsagePartials([late, partial(0, 5, 1)]);
+    await store.putPoolUsagePartials([partial(300, 1, 3), partial(0, 4, 2), partial(600, 2, 8)]);
+    late.usage.vcpu = 100; // the caller's object: the store kept its own copy
+    const got = await store.getPoolUsagePartials(pool, T0, T0 + 900);
+    expect(got.map((p) => [p.intervalStart - T0, p.shard, p.usage.vcpu])).toEqual([
+      [0, 4, 2],
+      [0, 5, 1],
+      [300, 1, 3],
+      [600, 2, 8],
+    ]);
+    const load = (at: number, cpu: number) => ({
+      pool,
+      intervalStart: T0 + at,
+      cpuUtilizationPercent: cpu,
+      memoryUtilizationPercent: null,
+    });
+    await store.putPoolLoad([load(600, 60), load(0, 10)]);
+    await store.putPoolLoad([load(300, 30), load(0, 11)]);
+    const loads = await store.getPoolLoad(pool, T0 + 1, T0 + 900);
+    expect(loads.map((r) => [r.intervalStart - T0, r.cpuUtilizationPercent])).toEqual([
+      [300, 30],
+      [600, 60],
+    ]);
+    expect((await store.getPoolLoad(pool, T0, T0 + 300))[0]?.cpuUtilizationPercent).toBe(11);
+  });
+
   it("keeps pool load with missing values as null", async () => {
     const store = make();
     const pool = `p${Math.random().toString(36).slice(2, 8)}`;

@@ -3,14 +3,15 @@ import type { UsageStore } from "../../ports/usage-store.js";
 
 /**
  * Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key.
- * Records are copied and frozen on the way in (callers cannot change stored state); per-user usage is kept in
- * time order so a range read costs its length, not the history's (a month-long replay reads a
- * week of history per series every interval).
+ * Records are copied and frozen on the way in (callers cannot change stored state); usage, pool
+ * partials and pool load are kept in time order so a range read costs its length, not the
+ * history's (a month-long replay reads a week of history per series every interval).
  */
 export class InMemoryUsageStore implements UsageStore {
   private readonly usage = new Map<string, TimeIndexed<UsageRecord>>();
-  private readonly partials = new Map<string, Map<string, PoolUsagePartial>>();
-  private readonly load = new Map<string, Map<number, PoolLoadRecord>>();
+  /** Per pool: per interval, the partial of each shard. */
+  private readonly partials = new Map<string, TimeIndexed<Map<number, PoolUsagePartial>>>();
+  private readonly load = new Map<string, TimeIndexed<PoolLoadRecord>>();
 
   async putUsage(records: readonly UsageRecord[]): Promise<void> {
     for (const r of records) {
@@ -29,45 +30,42 @@ export class InMemoryUsageStore implements UsageStore {
   }
 
   async putPoolUsagePartials(partials: readonly PoolUsagePartial[]): Promise<void> {
-    for (const p of partials)
-      bucket(this.partials, p.pool).set(`${p.intervalStart}#${p.shard}`, structuredClone(p));
+    for (const p of partials) {
+      const byTime = indexOf(this.partials, p.pool);
+      let shards = byTime.get(p.intervalStart);
+      if (!shards) {
+        shards = new Map();
+        byTime.put(p.intervalStart, shards);
+      }
+      shards.set(p.shard, Object.freeze({ ...p, usage: Object.freeze({ ...p.usage }) }));
+    }
   }
 
   async getPoolUsagePartials(pool: string, from: number, to: number): Promise<PoolUsagePartial[]> {
-    return inRange(this.partials.get(pool), from, to, (p) => p.intervalStart).sort(
-      (a, b) => a.intervalStart - b.intervalStart || a.shard - b.shard,
-    );
+    const out: PoolUsagePartial[] = [];
+    for (const shards of this.partials.get(pool)?.range(from, to) ?? []) {
+      out.push(...[...shards.values()].sort((a, b) => a.shard - b.shard));
+    }
+    return out;
   }
 
   async putPoolLoad(records: readonly PoolLoadRecord[]): Promise<void> {
-    for (const r of records) bucket(this.load, r.pool).set(r.intervalStart, structuredClone(r));
+    for (const r of records)
+      indexOf(this.load, r.pool).put(r.intervalStart, Object.freeze({ ...r }));
   }
 
   async getPoolLoad(pool: string, from: number, to: number): Promise<PoolLoadRecord[]> {
-    return inRange(this.load.get(pool), from, to, (r) => r.intervalStart);
+    return this.load.get(pool)?.range(from, to) ?? [];
   }
 }
 
-function bucket<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
+function indexOf<V>(map: Map<string, TimeIndexed<V>>, key: string): TimeIndexed<V> {
   let inner = map.get(key);
   if (!inner) {
-    inner = new Map();
+    inner = new TimeIndexed<V>();
     map.set(key, inner);
   }
   return inner;
-}
-
-function inRange<K, V>(
-  items: Map<K, V> | undefined,
-  from: number,
-  to: number,
-  timeOf: (v: V) => number,
-): V[] {
-  if (!items) return [];
-  return [...items.values()]
-    .filter((v) => timeOf(v) >= from && timeOf(v) < to)
-    .sort((a, b) => timeOf(a) - timeOf(b))
-    .map((v) => structuredClone(v));
 }
 
 /**
@@ -94,6 +92,11 @@ class TimeIndexed<V> {
       this.times.push(time);
     }
     this.byTime.set(time, value);
+  }
+
+  /** The value stored at `time`, if any. */
+  get(time: number): V | undefined {
+    return this.byTime.get(time);
   }
 
   /** Values with from ≤ time < to, in time order. */
