@@ -6,9 +6,10 @@ import {
   ALIBABA_DLRM_REPLAY_START,
   readAlibabaDlrmReplay,
 } from "../../../../../layers/adapters/traces/replay/alibaba-dlrm-replay.js";
+import { sharedData } from "../../../../helpers/shared-data.js";
 import { expectWellFormed } from "./replay-invariants.js";
 
-const DATA = "../shared/data/alibaba-dlrm-2025-instances";
+const DATA = sharedData("alibaba-dlrm-2025-instances");
 const HEADER =
   "instance_sn,role,app_name,cpu_request,cpu_limit,gpu_request,gpu_limit,rdma_request,rdma_limit,memory_request,memory_limit,disk_request,disk_limit,max_instance_per_node,creation_time,scheduled_time,deletion_time";
 

@@ -5,10 +5,11 @@ import {
 } from "../../../../../layers/adapters/traces/replay/alibaba-genai-replay.js";
 import { ValidationError } from "../../../../../layers/domain/errors.js";
 import type { ReplayTrace } from "../../../../../layers/domain/replay/replay-trace.js";
+import { sharedData } from "../../../../helpers/shared-data.js";
 import { writeTraceFile } from "../../../../helpers/trace-files.js";
 import { expectWellFormed } from "./replay-invariants.js";
 
-const DIR = "/work/shared/data/alibaba-genai-2026-lora-requests";
+const DIR = sharedData("alibaba-genai-2026-lora-requests");
 const HEADER =
   "gmt_create,predict_type,predict_status,exec_time_seconds,groupId,prompt_length,negative_prompt_length,num_images_per_prompt,num_inference_steps,checkpoint_model_version_id,num_lora";
 

@@ -8,10 +8,11 @@ import {
 } from "../../../../../layers/adapters/traces/replay/alibaba-gpu-replay.js";
 import { ValidationError } from "../../../../../layers/domain/errors.js";
 import type { ReplayTrace } from "../../../../../layers/domain/replay/replay-trace.js";
+import { sharedData } from "../../../../helpers/shared-data.js";
 import { writeTraceFile } from "../../../../helpers/trace-files.js";
 import { expectWellFormed } from "./replay-invariants.js";
 
-const DIR = "/work/shared/data/alibaba-gpu-2023-pods";
+const DIR = sharedData("alibaba-gpu-2023-pods");
 const HEADER =
   "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time";
 

@@ -5,10 +5,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readGoogle2011Replay } from "../../../../../layers/adapters/traces/replay/google-2011-replay.js";
 import { ValidationError } from "../../../../../layers/domain/errors.js";
 import type { ReplayTrace } from "../../../../../layers/domain/replay/replay-trace.js";
+import { sharedData } from "../../../../helpers/shared-data.js";
 import { writeTraceFile } from "../../../../helpers/trace-files.js";
 import { expectWellFormed } from "./replay-invariants.js";
 
-const SHARDS = "/work/shared/data/google-cluster-2011-task-events";
+const SHARDS = sharedData("google-cluster-2011-task-events");
 const SHARD_0 = path.join(SHARDS, "task_events_part-00000-of-00500.csv.gz");
 const SHARD_1 = path.join(SHARDS, "task_events_part-00001-of-00500.csv.gz");
 /** Epoch seconds of trace time 0 (600 s before 2011-05-01T23:00:00Z). */
