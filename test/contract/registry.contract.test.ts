@@ -130,6 +130,8 @@ describe.each<[string, () => PolicyStore]>([
       cause: "guarantee misses 3 > 0 in the last day",
       at: 1_795_000_000 + v0,
       version: v0 + 1,
+      // What the next adaptation judges the change by: it must come back as written.
+      slo: { kind: "raise" as const, grantNowRate: 0.9425 },
     };
     expect(await store.putPolicies(next, [change], v0)).toBe("committed");
     expect(await store.putPolicies({ ...next, version: v0 + 2 }, [], v0)).toBe("conflict");

@@ -5,6 +5,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { DependencyError } from "../../domain/errors.js";
 import type { PolicyChange, PolicySet } from "../../domain/policy.js";
+import { parseStoredPolicyChange, parseStoredPolicySet } from "../../domain/policy-schemas.js";
 import type { PolicyStore } from "../../ports/policy-store.js";
 import { dependencyError, isConditionFailure } from "./errors.js";
 import { getItem } from "./get-item.js";
@@ -31,13 +32,9 @@ export class DynamoDbPolicyStore implements PolicyStore {
       keys.policies(),
       "reading the policies",
     );
-    return item
-      ? {
-          version: Number(item.version),
-          tiers: item.tiers as PolicySet["tiers"],
-          updatedAt: Number(item.updatedAt),
-        }
-      : undefined;
+    if (!item) return undefined;
+    const { version, tiers, updatedAt } = item;
+    return parseStoredPolicySet({ version, tiers, updatedAt }, `${this.tableName} POLICY/CURRENT`);
   }
 
   async putPolicies(
@@ -87,6 +84,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
   }
 
   async listChanges(limit: number): Promise<PolicyChange[]> {
+    let items: Record<string, unknown>[];
     try {
       const result = await this.client.send(
         new QueryCommand({
@@ -97,9 +95,12 @@ export class DynamoDbPolicyStore implements PolicyStore {
           Limit: limit,
         }),
       );
-      return (result.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as PolicyChange);
+      items = result.Items ?? [];
     } catch (error) {
       throw dependencyError("DynamoDB", "reading the policy change log", error);
     }
+    return items.map(({ pk: _pk, sk, ...rest }) =>
+      parseStoredPolicyChange(rest, `${this.tableName} POLICY/${String(sk)}`),
+    );
   }
 }
