@@ -13,7 +13,11 @@ import {
   totalError,
   weightedQuantileLoss,
 } from "../domain/forecasting/forecast-error.js";
-import { buildUsageSeries, type GridSeries } from "../domain/forecasting/usage-series.js";
+import {
+  buildUsageSeries,
+  type GridSeries,
+  gridFromFirstRecord,
+} from "../domain/forecasting/usage-series.js";
 import type { Resource } from "../domain/resources.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
@@ -309,7 +313,7 @@ async function readUser(
       deps.forecastStore.getUserForecast(pool, user.userId),
       readStates(deps.stateStore, user.userId, pool, onStateError),
     ]);
-    const series = buildUsageSeries(records, resources, run.grid);
+    const series = buildUsageSeries(records, resources, gridFromFirstRecord(records, run.grid));
     work.push({
       user,
       pool,

@@ -1,6 +1,7 @@
 import type { Forecast, ForecastErrorSummary } from "../../domain/forecast.js";
 import { accumulateError } from "../../domain/forecasting/forecast-error.js";
 import type { ForecastStore } from "../../ports/forecast-store.js";
+import { frozenCopy } from "./frozen-copy.js";
 
 export interface InMemoryForecastStoreOptions {
   /** Forecasts per page of `listUserForecasts`. @default 100 */
@@ -76,20 +77,6 @@ export class InMemoryForecastStore implements ForecastStore {
     }
     return totals;
   }
-}
-
-/**
- * A deep copy of plain data (objects, arrays, primitives — what a forecast is), frozen at every
- * level: readers share it, and any attempt to change it throws.
- */
-function frozenCopy<T>(value: T): T {
-  if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
-  // Typed arrays cannot be frozen: a copy, at least, is the store's own.
-  if (ArrayBuffer.isView(value)) return structuredClone(value);
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) copy[key] = frozenCopy(field);
-  return Object.freeze(copy) as T;
 }
 
 function userKey(pool: string, userId: string): string {

@@ -1,5 +1,6 @@
 import type { PoolLoadRecord, PoolUsagePartial, UsageRecord } from "../../domain/usage.js";
 import type { UsageStore } from "../../ports/usage-store.js";
+import { frozenCopy } from "./frozen-copy.js";
 
 /**
  * Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key.
@@ -21,7 +22,7 @@ export class InMemoryUsageStore implements UsageStore {
         series = new TimeIndexed<UsageRecord>();
         this.usage.set(key, series);
       }
-      series.put(r.intervalStart, frozenUsage(r));
+      series.put(r.intervalStart, frozenCopy(r));
     }
   }
 
@@ -37,7 +38,7 @@ export class InMemoryUsageStore implements UsageStore {
         shards = new Map();
         byTime.put(p.intervalStart, shards);
       }
-      shards.set(p.shard, Object.freeze({ ...p, usage: Object.freeze({ ...p.usage }) }));
+      shards.set(p.shard, frozenCopy(p));
     }
   }
 
@@ -50,8 +51,7 @@ export class InMemoryUsageStore implements UsageStore {
   }
 
   async putPoolLoad(records: readonly PoolLoadRecord[]): Promise<void> {
-    for (const r of records)
-      indexOf(this.load, r.pool).put(r.intervalStart, Object.freeze({ ...r }));
+    for (const r of records) indexOf(this.load, r.pool).put(r.intervalStart, frozenCopy(r));
   }
 
   async getPoolLoad(pool: string, from: number, to: number): Promise<PoolLoadRecord[]> {
@@ -66,17 +66,6 @@ function indexOf<V>(map: Map<string, TimeIndexed<V>>, key: string): TimeIndexed<
     map.set(key, inner);
   }
   return inner;
-}
-
-/**
- * A frozen copy of a usage record (its only nested value is the amounts): stored once, handed
- * out as is, so readers cannot change stored state and reads copy nothing.
- */
-function frozenUsage(r: UsageRecord): UsageRecord {
-  return Object.freeze({
-    ...r,
-    usage: r.usage === null ? null : Object.freeze({ ...r.usage }),
-  });
 }
 
 /** Values by time, kept sorted: appends in time order are O(1), a put elsewhere re-sorts lazily. */

@@ -19,6 +19,13 @@ export class ErrorCalibrator {
   private readonly ring: Float32Array;
   private readonly counts: Int32Array;
   private readonly heads: Int32Array;
+  /**
+   * Each step's errors kept sorted, once a step has been asked for: from then on `add` keeps the
+   * step in order (a binary search and one shift) instead of every query sorting it again. A
+   * calibrator that is only filled (a fit's rolling origins) never pays for it.
+   */
+  private sorted: Float32Array | undefined;
+  private readonly sortedReady: Uint8Array;
 
   /**
    * @param horizon steps ahead tracked
@@ -31,6 +38,7 @@ export class ErrorCalibrator {
     this.ring = new Float32Array(horizon * capacity);
     this.counts = new Int32Array(horizon);
     this.heads = new Int32Array(horizon);
+    this.sortedReady = new Uint8Array(horizon);
   }
 
   /**
@@ -40,11 +48,20 @@ export class ErrorCalibrator {
   add(step: number, error: number): void {
     if (!(Math.abs(error) <= FLOAT32_MAX) || step < 0 || step >= this.horizon) return;
     const head = this.heads[step] as number;
-    this.ring[step * this.capacity + head] = error;
-    this.heads[step] = head + 1 === this.capacity ? 0 : head + 1;
-    if ((this.counts[step] as number) < this.capacity) {
-      this.counts[step] = (this.counts[step] as number) + 1;
+    const base = step * this.capacity;
+    const count = this.counts[step] as number;
+    // -0 and +0 are one error: keep +0 (`+ 0` does that), so the sorted run's order is total.
+    const value = Math.fround(error) + 0;
+    if (this.sortedReady[step] === 1) {
+      if (count === this.capacity) {
+        this.replaceSorted(base, count, this.ring[base + head] as number, value);
+      } else {
+        this.insertSorted(base, count, value);
+      }
     }
+    this.ring[base + head] = value;
+    this.heads[step] = head + 1 === this.capacity ? 0 : head + 1;
+    if (count < this.capacity) this.counts[step] = count + 1;
   }
 
   /** Errors held for `step`. */
@@ -69,6 +86,11 @@ export class ErrorCalibrator {
    * @returns the number of values written (0 when no step holds any error)
    */
   sortedErrorsInto(step: number, minErrors: number, out: Float32Array): number {
+    if ((this.counts[step] as number) >= minErrors) {
+      const sorted = this.sortedStep(step);
+      out.set(sorted);
+      return sorted.length;
+    }
     let n = this.copyStep(step, out, 0);
     for (let k = 1; n < minErrors && (step - k >= 0 || step + k < this.horizon); k++) {
       if (step - k >= 0) n = this.copyStep(step - k, out, n);
@@ -116,12 +138,75 @@ export class ErrorCalibrator {
     return calibrator;
   }
 
+  /** Step `step`'s errors in ascending order (a view), sorting them the first time. */
+  private sortedStep(step: number): Float32Array {
+    this.sorted ??= new Float32Array(this.ring.length);
+    const base = step * this.capacity;
+    const count = this.counts[step] as number;
+    const view = this.sorted.subarray(base, base + count);
+    if (this.sortedReady[step] !== 1) {
+      view.set(this.ring.subarray(base, base + count));
+      view.sort();
+      this.sortedReady[step] = 1;
+    }
+    return view;
+  }
+
+  /** Inserts `value` into the sorted run [base, base + count) (there is room for it). */
+  private insertSorted(base: number, count: number, value: number): void {
+    const sorted = this.sorted as Float32Array;
+    const at = upperBound(sorted, base, base + count, value);
+    sorted.copyWithin(at + 1, at, base + count);
+    sorted[at] = value;
+  }
+
+  /** Replaces one occurrence of `old` in the full sorted run [base, base + count) by `value`. */
+  private replaceSorted(base: number, count: number, old: number, value: number): void {
+    const sorted = this.sorted as Float32Array;
+    const end = base + count;
+    const from = lowerBound(sorted, base, end, old);
+    if (value >= old) {
+      // Shift left the values between the old slot and the new one's place.
+      const to = upperBound(sorted, from + 1, end, value);
+      sorted.copyWithin(from, from + 1, to);
+      sorted[to - 1] = value;
+    } else {
+      const to = upperBound(sorted, base, from, value);
+      sorted.copyWithin(to + 1, to, from);
+      sorted[to] = value;
+    }
+  }
+
   private copyStep(step: number, out: Float32Array, at: number): number {
     const count = this.counts[step] as number;
     const base = step * this.capacity;
     out.set(this.ring.subarray(base, base + count), at);
     return at + count;
   }
+}
+
+/** First index in the ascending [from, to) whose value is not below `value`. */
+function lowerBound(sorted: Float32Array, from: number, to: number, value: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in the ascending [from, to) whose value is above `value`. */
+function upperBound(sorted: Float32Array, from: number, to: number, value: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   buildPoolUsageSeries,
   buildUsageSeries,
+  type GridSeries,
+  gridFromFirstRecord,
   gridShape,
   trimLeadingMissing,
   usageTarget,
@@ -87,6 +89,28 @@ describe("buildUsageSeries", () => {
     expect(
       buildUsageSeries([off, before, after], ["vcpu"], grid).vcpu?.target.every(Number.isNaN),
     ).toBe(true);
+  });
+});
+
+describe("gridFromFirstRecord", () => {
+  it("starts the grid at the earliest record on it, whatever the records' order", () => {
+    const records = [record(3, { vcpu: 1 }), record(2, null), record(4, { vcpu: 2 })];
+    expect(gridFromFirstRecord(records, grid)).toEqual({ ...grid, from: T0 + 2 * 300 });
+  });
+
+  it("ignores records off the grid and keeps only the last interval when none is on it", () => {
+    const off = { ...record(1, { vcpu: 9 }), intervalStart: T0 + 301 };
+    const records = [off, record(-1, { vcpu: 9 }), record(5, { vcpu: 9 })];
+    expect(gridFromFirstRecord(records, grid)).toEqual({ ...grid, from: T0 + 4 * 300 });
+  });
+
+  it("builds, from the shorter grid, what trimming the full grid's series gives", () => {
+    const records = [record(2, null), record(3, null, asked), record(4, { vcpu: 0 })];
+    const full = buildUsageSeries(records, ["vcpu"], grid).vcpu as GridSeries;
+    const short = buildUsageSeries(records, ["vcpu"], gridFromFirstRecord(records, grid))
+      .vcpu as GridSeries;
+    expect(trimLeadingMissing(short, 300)).toEqual(trimLeadingMissing(full, 300));
+    expect(short.target).toHaveLength(3);
   });
 });
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ErrorCalibrator,
@@ -60,6 +61,54 @@ describe("ErrorCalibrator", () => {
     clone.add(1, 9);
     expect(oldestFirst(c, 1)).toEqual([-1, 2, 3]);
     expect(oldestFirst(clone, 1)).toEqual([2, 3, 9]);
+  });
+});
+
+describe("ErrorCalibrator's sorted steps", () => {
+  it("stay equal to sorting the step's errors afresh, whatever the order of adds and queries", () => {
+    const op = fc.oneof(
+      fc.record({
+        step: fc.integer({ min: 0, max: 2 }),
+        // Few distinct values, so that ties and evicting one of several equal errors happen.
+        error: fc.oneof(
+          fc.integer({ min: -3, max: 3 }),
+          fc.double({ min: -5, max: 5, noNaN: true }),
+        ),
+      }),
+      fc.record({ query: fc.integer({ min: 0, max: 2 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(op, { maxLength: 80 }),
+        (capacity, ops) => {
+          const c = new ErrorCalibrator(3, capacity);
+          for (const o of ops) {
+            if ("query" in o) {
+              const expected = oldestFirst(c, o.query).sort((a, b) => a - b);
+              expect(sortedOf(c, o.query, 0)).toEqual(expected);
+            } else {
+              c.add(o.step, o.error);
+            }
+          }
+          for (let step = 0; step < 3; step++) {
+            expect(sortedOf(c, step, 0)).toEqual(oldestFirst(c, step).sort((a, b) => a - b));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("are not shared with a clone", () => {
+    const c = new ErrorCalibrator(1, 3);
+    for (const e of [3, 1, 2]) c.add(0, e);
+    expect(sortedOf(c, 0, 0)).toEqual([1, 2, 3]);
+    const clone = c.clone();
+    clone.add(0, 0);
+    c.add(0, 9);
+    expect(sortedOf(c, 0, 0)).toEqual([1, 2, 9]);
+    expect(sortedOf(clone, 0, 0)).toEqual([0, 1, 2]);
   });
 });
 
