@@ -92,5 +92,6 @@ export async function forecastPoolsDeps(rt: ForecastRuntime): Promise<ForecastPo
     events: rt.events,
     primaryModel: rt.primaryModel,
     fallbackModel: rt.fallbackModel,
+    ...(rt.stateStore ? { stateStore: rt.stateStore } : {}),
   };
 }

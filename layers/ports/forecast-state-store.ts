@@ -11,7 +11,7 @@ export type SeriesStates = Partial<Record<Resource, unknown>>;
 export interface ForecastStateStore {
   /**
    * The states stored for a subject's series in a pool.
-   * @param subject a user id, or `pool:<name>` for a pool's own series
+   * @param subject a user id, or `#pool:<name>` for a pool's own series (forecast-pools.ts)
    * @returns undefined when none are stored
    * @throws DependencyError when the store cannot be read
    */

@@ -12,9 +12,10 @@ import type { Resource } from "../domain/resources.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { EventPublisher } from "../ports/event-publisher.js";
 import type { ForecastModel } from "../ports/forecast-model.js";
+import type { ForecastStateStore, SeriesStates } from "../ports/forecast-state-store.js";
 import type { ForecastStore } from "../ports/forecast-store.js";
 import type { UsageStore } from "../ports/usage-store.js";
-import { FallbackForecaster } from "./fallback-forecaster.js";
+import { FallbackForecaster, type ModelAnswer } from "./fallback-forecaster.js";
 import { forecastOptions, forecastsOfAnswer, runWindow, seriesInstances } from "./forecast-run.js";
 
 /** The event the retrain flow is triggered by. */
@@ -36,6 +37,11 @@ export interface ForecastPoolsDeps {
   readonly primaryModel: (config: ShaperConfig) => ForecastModel;
   /** Answers when the primary fails; must not fail on data. */
   readonly fallbackModel: ForecastModel;
+  /**
+   * Where each pool's series keep the model's state between runs (subject `#pool:<name>`), so a
+   * run resumes them instead of refitting a week of history. Absent: every run refits.
+   */
+  readonly stateStore?: ForecastStateStore;
 }
 
 export interface ForecastPoolsInput {
@@ -68,6 +74,8 @@ export interface ForecastPoolsResult {
   readonly batches: number;
   readonly fallbackBatches: number;
   readonly fallbackReasons: readonly string[];
+  /** State reads and writes that failed (each costs a refit, never a wrong forecast). */
+  readonly stateErrors: number;
   /** Forecast error of the user forecasts over the last hour of runs. */
   readonly error: ForecastErrorEventDetail;
   /**
@@ -83,6 +91,7 @@ interface PoolWork {
   readonly resources: readonly Resource[];
   readonly series: Partial<Record<Resource, GridSeries>>;
   readonly coldStart: boolean;
+  readonly states?: SeriesStates;
 }
 
 /**
@@ -102,13 +111,20 @@ export async function forecastPools(
 ): Promise<ForecastPoolsResult> {
   const config = await deps.configSource.load();
   const run = runWindow(config, input.time);
+  let stateErrors = 0;
   const work = await Promise.all(
     Object.entries(config.pools).map(async ([pool, poolConfig]): Promise<PoolWork> => {
       const resources = poolResources(poolConfig);
-      const partials = await deps.usageStore.getPoolUsagePartials(pool, run.grid.from, run.grid.to);
+      const [partials, states] = await Promise.all([
+        deps.usageStore.getPoolUsagePartials(pool, run.grid.from, run.grid.to),
+        deps.stateStore?.getStates(poolSubject(pool), pool).catch(() => {
+          stateErrors++;
+          return undefined;
+        }),
+      ]);
       const series = buildPoolUsageSeries(partials, resources, run.grid, config.shardCount);
       const coldStart = resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false));
-      return { pool, resources, series, coldStart };
+      return { pool, resources, series, coldStart, ...(states ? { states } : {}) };
     }),
   );
   const forecaster = new FallbackForecaster(deps.primaryModel(config), deps.fallbackModel);
@@ -119,9 +135,10 @@ export async function forecastPools(
   for (const batch of batches) {
     const category = tierCategory(config, undefined);
     const instances = batch.flatMap((w) =>
-      seriesInstances(w.series, w.resources, category, config.intervalSeconds),
+      seriesInstances(w.series, w.resources, category, config.intervalSeconds, w.states),
     );
     const answer = await forecaster.forecast(instances, forecastOptions(config));
+    if (deps.stateStore) stateErrors += await storePoolStates(deps.stateStore, batch, answer);
     if (answer.fallbackReason !== undefined) {
       fallbackBatches++;
       fallbackReasons.add(answer.fallbackReason);
@@ -147,9 +164,42 @@ export async function forecastPools(
     batches: batches.length,
     fallbackBatches,
     fallbackReasons: [...fallbackReasons],
+    stateErrors,
     error,
     published,
   };
+}
+
+/**
+ * The state store's subject of a pool's own series. It starts with "#", which no user id may
+ * hold (config.ts's IdSchema), so a pool's states never meet a user's.
+ */
+export function poolSubject(pool: string): string {
+  return `#pool:${pool}`;
+}
+
+/** Stores each pool's new states (the answer's, in the batch's series order); returns failures. */
+async function storePoolStates(
+  store: ForecastStateStore,
+  batch: readonly PoolWork[],
+  answer: ModelAnswer,
+): Promise<number> {
+  let next = 0;
+  let failures = 0;
+  for (const work of batch) {
+    const states: SeriesStates = {};
+    for (const resource of work.resources) {
+      const state = answer.outputs[next++]?.state;
+      if (state !== undefined) states[resource] = state;
+    }
+    if (Object.keys(states).length === 0) continue;
+    try {
+      await store.putStates(poolSubject(work.pool), work.pool, states);
+    } catch {
+      failures++;
+    }
+  }
+  return failures;
 }
 
 function isAbove(error: ForecastErrorEventDetail): boolean {

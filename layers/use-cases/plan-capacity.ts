@@ -18,7 +18,7 @@ import {
   type UserFootprint,
 } from "../domain/planning/capacity-plan.js";
 import type { PolicySet, TierPolicy } from "../domain/policy.js";
-import type { Amounts, Resource } from "../domain/resources.js";
+import { type Amounts, RESOURCES } from "../domain/resources.js";
 import type { AdmissionStore } from "../ports/admission-store.js";
 import type { CapacityScaler, ScalingTarget } from "../ports/capacity-scaler.js";
 import type { ConfigSource } from "../ports/config-source.js";
@@ -351,18 +351,33 @@ export function committedPerInterval(
   starts: readonly number[],
   intervalSeconds: number,
 ): Amounts[] {
-  const out: Amounts[] = starts.map(() => ({}));
+  // Sums in one typed array per resource: this runs over every live lease at every plan, and a
+  // pool can hold thousands of leases spanning the whole horizon.
+  const n = starts.length;
+  const sums = RESOURCES.map(() => new Float64Array(n));
+  const held = RESOURCES.map(() => new Uint8Array(n));
   for (const lease of leases) {
     if (lease.kind !== "request") continue;
-    starts.forEach((start, k) => {
-      if (lease.startAt >= start + intervalSeconds || lease.endAt <= start) return;
-      const sum = out[k] as Amounts;
-      for (const [r, v] of Object.entries(lease.amounts) as [Resource, number][]) {
-        sum[r] = (sum[r] ?? 0) + v;
+    RESOURCES.forEach((resource, j) => {
+      const amount = lease.amounts[resource];
+      if (amount === undefined) return;
+      const sum = sums[j] as Float64Array;
+      const has = held[j] as Uint8Array;
+      for (let k = 0; k < n; k++) {
+        const start = starts[k] as number;
+        if (lease.startAt >= start + intervalSeconds || lease.endAt <= start) continue;
+        sum[k] = (sum[k] as number) + amount;
+        has[k] = 1;
       }
     });
   }
-  return out;
+  return starts.map((_, k) => {
+    const out: Amounts = {};
+    RESOURCES.forEach((resource, j) => {
+      if ((held[j] as Uint8Array)[k] === 1) out[resource] = (sums[j] as Float64Array)[k] as number;
+    });
+    return out;
+  });
 }
 
 /** Writes the plan into the pool's ledger, re-reading when admission changed it meanwhile. */

@@ -5,6 +5,7 @@ import { InMemoryForecastStateStore } from "../../layers/adapters/local/in-memor
 import { S3ForecastStateStore } from "../../layers/adapters/s3/s3-forecast-state-store.js";
 import { ValidationError } from "../../layers/domain/errors.js";
 import type { ForecastStateStore } from "../../layers/ports/forecast-state-store.js";
+import { poolSubject } from "../../layers/use-cases/forecast-pools.js";
 import { uniquePrefix } from "../helpers/tables.js";
 
 const aws = createAwsClients();
@@ -36,6 +37,14 @@ describe.each<[string, () => ForecastStateStore]>([
     expect(await store.getStates("acme", "cpu")).toBeUndefined();
     const read = await store.getStates("acme/eu", "cpu");
     expect(read).not.toBe(states);
+  });
+
+  it("keeps a pool's own states (subject #pool:<name>) apart from a user's", async () => {
+    const store = make();
+    await store.putStates(poolSubject("cpu"), "cpu", { vcpu: state(5) });
+    await store.putStates("pool:cpu", "cpu", { vcpu: state(6) });
+    expect(await store.getStates(poolSubject("cpu"), "cpu")).toEqual({ vcpu: state(5) });
+    expect(await store.getStates("pool:cpu", "cpu")).toEqual({ vcpu: state(6) });
   });
 
   it("replaces a subject's states whole on the next put", async () => {

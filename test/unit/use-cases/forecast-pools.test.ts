@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InMemoryEventPublisher } from "../../../layers/adapters/local/in-memory-event-publisher.js";
+import { InMemoryForecastStateStore } from "../../../layers/adapters/local/in-memory-forecast-state-store.js";
 import { InMemoryForecastStore } from "../../../layers/adapters/local/in-memory-forecast-store.js";
 import { InMemoryUsageStore } from "../../../layers/adapters/local/in-memory-usage-store.js";
 import { InProcessForecastModel } from "../../../layers/adapters/local/in-process-forecast-model.js";
@@ -8,11 +9,16 @@ import { DependencyError } from "../../../layers/domain/errors.js";
 import type { ForecastErrorSummary } from "../../../layers/domain/forecast.js";
 import { forecastRunId } from "../../../layers/domain/forecasting/forecast-error.js";
 import type { PoolUsagePartial } from "../../../layers/domain/usage.js";
-import type { ForecastModel, ForecastOutput } from "../../../layers/ports/forecast-model.js";
+import type {
+  ForecastInstance,
+  ForecastModel,
+  ForecastOutput,
+} from "../../../layers/ports/forecast-model.js";
 import {
   FORECAST_ERROR_EVENT,
   type ForecastPoolsDeps,
   forecastPools,
+  poolSubject,
   REALERT_SECONDS,
 } from "../../../layers/use-cases/forecast-pools.js";
 import { testConfig } from "../../fixtures/config.js";
@@ -64,7 +70,7 @@ async function setup(
     primaryModel: () => primary,
     fallbackModel: new InProcessForecastModel(),
   };
-  return { config, deps, forecasts, events };
+  return { config, deps, forecasts, events, usage };
 }
 
 describe("forecastPools", () => {
@@ -157,5 +163,69 @@ describe("forecastPools", () => {
     expect(result.error.wql).toBeCloseTo(0.1, 12);
     expect(result.published).toBe(false);
     expect(events.events).toEqual([]);
+  });
+});
+
+describe("forecastPools with a state store", () => {
+  const originOf = (state: unknown) =>
+    (state as { forecaster: { originSeconds: number } }).forecaster.originSeconds;
+
+  it("keeps each pool series' model state and resumes from it on the next run", async () => {
+    const model = new InProcessForecastModel({
+      identity: { model: "endpoint", modelVersion: "v1" },
+    });
+    const sent: ForecastInstance[][] = [];
+    const recording: ForecastModel = {
+      identity: model.identity,
+      forecast: (instances, options) => {
+        sent.push([...instances]);
+        return model.forecast(instances, options);
+      },
+    };
+    const { deps, usage } = await setup(recording);
+    const states = new InMemoryForecastStateStore();
+    const first = await forecastPools({ ...deps, stateStore: states }, { time: TIME });
+    expect(first.stateErrors).toBe(0);
+    const saved = await states.getStates(poolSubject("cpu"), "cpu");
+    expect(Object.keys(saved ?? {}).sort()).toEqual(["memoryGiB", "vcpu"]);
+    expect(originOf(saved?.vcpu)).toBe(END);
+    // No user can be named like a pool's subject: user ids hold no "#".
+    expect(poolSubject("cpu").startsWith("#")).toBe(true);
+
+    await usage.putPoolUsagePartials(
+      [0, 1].map((shard) => ({
+        pool: "cpu",
+        intervalStart: END,
+        shard,
+        usage: { vcpu: 12, memoryGiB: 40 },
+        reportingUsers: 2,
+        missingUsers: 0,
+      })),
+    );
+    const second = await forecastPools({ ...deps, stateStore: states }, { time: TIME + INTERVAL });
+    expect(second.stateErrors).toBe(0);
+    // The second run sent every series with its state (5 series over both pools).
+    expect(sent.at(-1)?.filter((i) => i.state !== undefined)).toHaveLength(5);
+    // The stored state absorbed the new interval.
+    expect(originOf((await states.getStates(poolSubject("cpu"), "cpu"))?.vcpu)).toBe(
+      END + INTERVAL,
+    );
+  });
+
+  it("still forecasts every pool when the state store fails, counting the failures", async () => {
+    const { deps, forecasts } = await setup();
+    const broken = {
+      getStates: async () => {
+        throw new DependencyError("S3", "reading forecast states failed", { retryable: true });
+      },
+      putStates: async () => {
+        throw new DependencyError("S3", "writing forecast states failed", { retryable: true });
+      },
+    };
+    const result = await forecastPools({ ...deps, stateStore: broken }, { time: TIME });
+    expect(result.pools).toBe(2);
+    // One failed read and one failed write per pool.
+    expect(result.stateErrors).toBe(4);
+    expect(await forecasts.getPoolForecast("cpu")).toBeDefined();
   });
 });

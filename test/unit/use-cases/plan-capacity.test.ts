@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../layers/adapters/clock.js";
 import { InMemoryAdmissionStore } from "../../../layers/adapters/local/in-memory-admission-store.js";
@@ -7,12 +8,18 @@ import { InMemoryPolicyStore } from "../../../layers/adapters/local/in-memory-po
 import { InMemoryUserRegistry } from "../../../layers/adapters/local/in-memory-user-registry.js";
 import { SimulatedEcsCluster } from "../../../layers/adapters/local/simulated-ecs-cluster.js";
 import { StaticConfigSource } from "../../../layers/adapters/local/static-config-source.js";
+import type { Lease } from "../../../layers/domain/admission.js";
 import type { ShaperConfigInput } from "../../../layers/domain/config.js";
 import { ConflictError, DependencyError, NotFoundError } from "../../../layers/domain/errors.js";
 import type { Forecast } from "../../../layers/domain/forecast.js";
 import type { PoolPlan, ScalingStep } from "../../../layers/domain/plan.js";
+import { type Amounts, RESOURCES } from "../../../layers/domain/resources.js";
 import type { CapacityScaler, ScalingTarget } from "../../../layers/ports/capacity-scaler.js";
-import { type PlanCapacityDeps, planCapacity } from "../../../layers/use-cases/plan-capacity.js";
+import {
+  committedPerInterval,
+  type PlanCapacityDeps,
+  planCapacity,
+} from "../../../layers/use-cases/plan-capacity.js";
 import { testConfig } from "../../fixtures/config.js";
 import { storedForecast, T0 } from "../../fixtures/plan-inputs.js";
 
@@ -347,5 +354,54 @@ describe("planCapacity", () => {
     expect(second.plans).toEqual(first.plans);
     expect((deps.plans as InMemoryPlanStore).history("cpu")).toHaveLength(1);
     expect((await deps.admissions.getLedger("cpu")).version).toBe(2);
+  });
+});
+
+describe("committedPerInterval", () => {
+  const starts = Array.from({ length: 6 }, (_, k) => T0 + k * 300);
+
+  /** The definition, lease by lease and interval by interval. */
+  function reference(leases: readonly Lease[]): Amounts[] {
+    return starts.map((start) => {
+      const out: Amounts = {};
+      for (const lease of leases) {
+        if (lease.kind !== "request" || lease.startAt >= start + 300 || lease.endAt <= start) {
+          continue;
+        }
+        for (const r of RESOURCES) {
+          const v = lease.amounts[r];
+          if (v !== undefined) out[r] = (out[r] ?? 0) + v;
+        }
+      }
+      return out;
+    });
+  }
+
+  it("sums, per interval, the request leases overlapping it (warm reservations do not count)", () => {
+    const lease = fc.record({
+      kind: fc.constantFrom("request", "warm"),
+      startAt: fc.integer({ min: T0 - 600, max: T0 + 2_100 }),
+      length: fc.integer({ min: 1, max: 2_400 }),
+      amounts: fc.record(
+        { vcpu: fc.integer({ min: 0, max: 64 }), gpu: fc.integer({ min: 0, max: 8 }) },
+        { requiredKeys: [] },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(lease, { maxLength: 30 }), (drawn) => {
+        const leases = drawn.map(
+          (l, i): Lease => ({
+            leaseId: `l${i}`,
+            userId: "u",
+            kind: l.kind as Lease["kind"],
+            amounts: l.amounts,
+            startAt: l.startAt,
+            endAt: l.startAt + l.length,
+          }),
+        );
+        expect(committedPerInterval(leases, starts, 300)).toEqual(reference(leases));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
