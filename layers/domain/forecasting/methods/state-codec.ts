@@ -52,6 +52,12 @@ const PAD = 61; // "="
 /** Turns the character codes into a string natively (they are ASCII, so UTF-8 reads them as is). */
 const ASCII = new TextDecoder();
 
+/**
+ * Whether typed arrays store numbers little-endian here (x86 and ARM do): then the encoders copy
+ * the values in bulk instead of writing them one by one through a DataView.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function toBase64(bytes: Uint8Array): string {
   // The characters' codes into one buffer, then one native decode: far cheaper than appending a
   // character at a time.
@@ -101,6 +107,11 @@ function fromBase64(text: string): Uint8Array | undefined {
 
 /** Base64 of the values as little-endian 64-bit floats (exact). */
 export function encodeFloat64(values: ArrayLike<number>): string {
+  if (LITTLE_ENDIAN) {
+    const floats = new Float64Array(values.length);
+    floats.set(values);
+    return toBase64(new Uint8Array(floats.buffer));
+  }
   const bytes = new Uint8Array(values.length * 8);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat64(i * 8, values[i] as number, true);
@@ -109,6 +120,11 @@ export function encodeFloat64(values: ArrayLike<number>): string {
 
 /** Base64 of the values as little-endian 32-bit floats (exact for values that are 32-bit floats). */
 export function encodeFloat32(values: ArrayLike<number>): string {
+  if (LITTLE_ENDIAN) {
+    const floats = new Float32Array(values.length);
+    floats.set(values);
+    return toBase64(new Uint8Array(floats.buffer));
+  }
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] as number, true);
