@@ -59,13 +59,24 @@ export function rearrangeQuantiles(
 ): Record<string, number[]> {
   const keys = Object.keys(byKey).sort((a, b) => levelOf(a) - levelOf(b));
   const out: Record<string, number[]> = {};
-  for (const key of keys) out[key] = [...(byKey[key] ?? [])];
-  const length = Math.min(...keys.map((k) => out[k]?.length ?? 0));
+  const rows = keys.map((key) => {
+    const row = [...(byKey[key] ?? [])];
+    out[key] = row;
+    return row;
+  });
+  const length = rows.length === 0 ? 0 : Math.min(...rows.map((row) => row.length));
   for (let step = 0; step < length; step++) {
-    const values = keys.map((k) => out[k]?.[step] as number).sort((a, b) => a - b);
-    keys.forEach((k, i) => {
-      const row = out[k];
-      if (row) row[step] = values[i] as number;
+    // Most forecasts are monotone already (every model here makes them so): check, sort only if not.
+    let ordered = true;
+    for (let i = 1; ordered && i < rows.length; i++) {
+      if (((rows[i] as number[])[step] as number) < ((rows[i - 1] as number[])[step] as number)) {
+        ordered = false;
+      }
+    }
+    if (ordered) continue;
+    const values = rows.map((row) => row[step] as number).sort((a, b) => a - b);
+    rows.forEach((row, i) => {
+      row[step] = values[i] as number;
     });
   }
   return out;

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   empiricalQuantile,
@@ -58,6 +59,27 @@ describe("rearrangeQuantiles", () => {
     const out = rearrangeQuantiles(input);
     expect(out).toEqual({ "0.1": [1, 2], "0.5": [2, 5], "0.9": [3, 9] });
     expect(input["0.9"]).toEqual([1, 5]);
+  });
+
+  it("gives, ordered or not, the values sorted across levels at every step", () => {
+    const rows = fc.integer({ min: 1, max: 5 }).chain((steps) =>
+      fc.array(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: steps, maxLength: steps }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+    );
+    fc.assert(
+      fc.property(rows, (drawn) => {
+        const input = Object.fromEntries(drawn.map((row, i) => [String((i + 1) / 10), row]));
+        const out = rearrangeQuantiles(input);
+        const steps = drawn[0]?.length ?? 0;
+        for (let step = 0; step < steps; step++) {
+          const expected = drawn.map((row) => row[step] as number).sort((a, b) => a - b);
+          expect(drawn.map((_, i) => out[String((i + 1) / 10)]?.[step])).toEqual(expected);
+        }
+      }),
+    );
+    expect(rearrangeQuantiles({})).toEqual({});
   });
 
   it("orders keys by the level, not the string", () => {
