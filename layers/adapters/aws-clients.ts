@@ -84,6 +84,8 @@ export interface AwsClientOptions {
   readonly env?: Env;
   /** Per-request socket timeout, in milliseconds. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /** Time allowed to establish a connection, in milliseconds. @default 3000 */
+  readonly connectionTimeoutMs?: number;
   /** Attempts per call including retries (the SDK retries throttling with backoff and jitter). @default 3 */
   readonly maxAttempts?: number;
 }
@@ -96,7 +98,7 @@ function baseConfig(service: AwsService, options: AwsClientOptions) {
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: 3_000,
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       requestTimeout: options.requestTimeoutMs ?? 10_000,
     }),
   };

@@ -246,7 +246,14 @@ describe(`${MOTO_REQUESTS} simultaneous admissions on the DynamoDB adapters (mot
    * burst, as in warm containers; the config is not what this test is about.
    */
   function depsFor(): AdmitRequestDeps {
-    const client = createAwsClients({ env: clientEnv }).documentClient();
+    // Generous timeouts: moto answers one request at a time, so under 500 callers on a loaded
+    // machine a connection can wait in its backlog for many seconds. Waiting is what a caller
+    // of a slow server should do; timing out after 3 s only added retries to the queue.
+    const client = createAwsClients({
+      env: clientEnv,
+      connectionTimeoutMs: 60_000,
+      requestTimeoutMs: 120_000,
+    }).documentClient();
     return {
       config: configSource,
       users: new DynamoDbUserRegistry(client, tables.registry, config.shardCount),
