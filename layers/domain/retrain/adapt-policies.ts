@@ -11,7 +11,9 @@ import { COVERAGE80_BAND } from "./evaluate-error.js";
  *   (both knobs, so a miss is corrected quickly);
  * - a tier whose forecasts under-cover (coverage80 below 0.7) gets a higher quantile;
  * - a tier far above its SLO while capacity sits unused (mean pool utilisation below
- *   `policyBounds.lowerBelowUtilisation`) gives back one knob step (headroom first, then the
+ *   `policyBounds.lowerBelowUtilisation`), over enough requests to show it (the 95 % upper bound
+ *   of its miss rate within what the SLO allows: with no miss, about 2,700 requests for a 99.9 %
+ *   target, 25 for 90 %), gives back one knob step (headroom first, then the
  *   quantile), so lowering is slower than raising — but not within a week of a raise for misses
  *   that worked, so a tier does not swing between the two every other day;
  * - a raise for SLO misses must earn its keep: when the next window's rate has not closed at least
@@ -388,9 +390,22 @@ function assessTier(
       reason: `${rateText}: fewer than ${MIN_REQUESTS_TO_JUDGE} requests, not enough to judge`,
     };
   }
-  // Far above target: at most half the misses the SLO allows.
+  // Far above target: at most half the misses the SLO allows, and enough requests to show that
+  // the miss rate is below what the SLO allows (95 % one-sided upper bound). 100 % of 35 premium
+  // requests says little about a 99.9 % target: lowering on such days cost critical grants on
+  // alibaba-gpu (headroom 20 % → 5 % in three days, three rejections the next).
+  const misses = sloRequests - sloCounts.grant;
+  const missBound = wilsonUpperBound(misses, sloRequests);
   const farAbove = 1 - grantNowRate <= (1 - slo) / 2 + 1e-12;
+  const proven = missBound <= 1 - slo + 1e-12;
   const idle = utilisation !== null && utilisation < lowerBelowUtilisation;
+  if (farAbove && !proven) {
+    return {
+      ...base,
+      action: "hold",
+      reason: `${rateText}: within target, but ${sloRequests} requests cannot show a miss rate below ${pct(1 - slo)} (95 % upper bound ${pct(missBound)})`,
+    };
+  }
   if (farAbove && idle) {
     return {
       ...base,
@@ -403,6 +418,22 @@ function assessTier(
     action: "hold",
     reason: `${rateText}: within target${farAbove ? ` (pools not idle: utilisation ${utilisation === null ? "unknown" : pct(utilisation)})` : ""}`,
   };
+}
+
+/** One-sided z for 95 % confidence. */
+const Z95 = 1.6448536269514722;
+
+/**
+ * The 95 % one-sided upper confidence bound of a rate seen as `k` of `n` (Wilson score interval):
+ * 0 misses in n requests bounds the miss rate by about 2.7 / n.
+ */
+export function wilsonUpperBound(k: number, n: number): number {
+  if (n <= 0) return 1;
+  const p = k / n;
+  const z2 = Z95 * Z95;
+  const centre = p + z2 / (2 * n);
+  const spread = Z95 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return Math.min(1, (centre + spread) / (1 + z2 / n));
 }
 
 /** Outcomes that count towards the SLO: critical and normal requests, or all when only deferrable came. */

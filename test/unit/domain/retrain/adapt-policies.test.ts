@@ -7,6 +7,7 @@ import {
   revertPolicyChange,
   stepQuantile,
   type TierObservation,
+  wilsonUpperBound,
 } from "../../../../layers/domain/retrain/adapt-policies.js";
 import type { RequestLogEntry } from "../../../../layers/domain/usage.js";
 import { testConfig } from "../../../fixtures/config.js";
@@ -111,6 +112,35 @@ describe("adaptPolicies", () => {
     });
     expect(second.changes[0]?.after).toEqual({ forecastQuantile: 0.8, headroomFraction: 0 });
     expect(second.next?.version).toBe(5);
+  });
+
+  it("does not lower a 99.9 % tier on a day's hundreds of requests: they cannot show its miss rate is that low", () => {
+    const lowerWith = (grants: number) =>
+      adaptPolicies({
+        config,
+        current: undefined,
+        observations: observe(entries("premium", { grant: grants }, "critical")),
+        utilisation: 0.3,
+        now: NOW,
+      });
+    const few = lowerWith(500);
+    expect(few.changes).toEqual([]);
+    expect(few.assessments.premium?.action).toBe("hold");
+    expect(few.assessments.premium?.reason).toContain(
+      "500 requests cannot show a miss rate below 0.1%",
+    );
+    // About 2,700 misses-free requests are needed at 95 % confidence.
+    expect(lowerWith(2_600).changes).toEqual([]);
+    expect(lowerWith(2_800).assessments.premium?.action).toBe("lower");
+  });
+
+  it("bounds a miss rate from above as Wilson's score interval does", () => {
+    // 0 of n: z² / (n + z²).
+    expect(wilsonUpperBound(0, 10)).toBeCloseTo(2.7055 / 12.7055, 4);
+    expect(wilsonUpperBound(0, 2_703)).toBeCloseTo(0.001, 4);
+    expect(wilsonUpperBound(5, 100)).toBeGreaterThan(0.05);
+    expect(wilsonUpperBound(5, 100)).toBeLessThan(0.11);
+    expect(wilsonUpperBound(3, 0)).toBe(1);
   });
 
   it("does not lower while pools are busy or their load is unknown", () => {
