@@ -16,7 +16,13 @@ import type { ForecastStateStore, SeriesStates } from "../ports/forecast-state-s
 import type { ForecastStore } from "../ports/forecast-store.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { FallbackForecaster, type ModelAnswer } from "./fallback-forecaster.js";
-import { forecastOptions, forecastsOfAnswer, runWindow, seriesInstances } from "./forecast-run.js";
+import {
+  forecastOptions,
+  forecastsOfAnswer,
+  runWindow,
+  seriesInstances,
+  statesOfAnswer,
+} from "./forecast-run.js";
 
 /** The event the retrain flow is triggered by. */
 export const FORECAST_ERROR_EVENT = "ForecastErrorThresholdExceeded";
@@ -184,15 +190,8 @@ async function storePoolStates(
   batch: readonly PoolWork[],
   answer: ModelAnswer,
 ): Promise<number> {
-  let next = 0;
   let failures = 0;
-  for (const work of batch) {
-    const states: SeriesStates = {};
-    for (const resource of work.resources) {
-      const state = answer.outputs[next++]?.state;
-      if (state !== undefined) states[resource] = state;
-    }
-    if (Object.keys(states).length === 0) continue;
+  for (const { work, states } of statesOfAnswer(batch, answer)) {
     try {
       await store.putStates(poolSubject(work.pool), work.pool, states);
     } catch {

@@ -10,6 +10,7 @@ import {
 import type { Resource } from "../domain/resources.js";
 import { intervalStartOf } from "../domain/time.js";
 import type { ForecastInstance, ForecastOptions } from "../ports/forecast-model.js";
+import type { SeriesStates } from "../ports/forecast-state-store.js";
 import type { ModelAnswer } from "./fallback-forecaster.js";
 
 /**
@@ -140,4 +141,25 @@ export async function mapConcurrently<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
+}
+
+/**
+ * The model states a batch's answer carries, per series group (the outputs are in the batch's
+ * series order, a group's resources in a row); groups whose series returned none are left out.
+ */
+export function statesOfAnswer<W extends { readonly resources: readonly Resource[] }>(
+  batch: readonly W[],
+  answer: ModelAnswer,
+): { work: W; states: SeriesStates }[] {
+  const out: { work: W; states: SeriesStates }[] = [];
+  let next = 0;
+  for (const work of batch) {
+    const states: SeriesStates = {};
+    for (const resource of work.resources) {
+      const state = answer.outputs[next++]?.state;
+      if (state !== undefined) states[resource] = state;
+    }
+    if (Object.keys(states).length > 0) out.push({ work, states });
+  }
+  return out;
 }

@@ -33,6 +33,7 @@ import {
   type RunWindow,
   runWindow,
   seriesInstances,
+  statesOfAnswer,
 } from "./forecast-run.js";
 
 /** What forecasting a shard needs. */
@@ -258,18 +259,7 @@ async function storeStates(
   concurrency: number,
   tally: ShardTally,
 ): Promise<void> {
-  const writes: { work: UserPoolWork; states: SeriesStates }[] = [];
-  for (const { batch, answer } of answered) {
-    let next = 0;
-    for (const work of batch) {
-      const states: SeriesStates = {};
-      for (const resource of work.resources) {
-        const state = answer.outputs[next++]?.state;
-        if (state !== undefined) states[resource] = state;
-      }
-      if (Object.keys(states).length > 0) writes.push({ work, states });
-    }
-  }
+  const writes = answered.flatMap(({ batch, answer }) => statesOfAnswer(batch, answer));
   await mapConcurrently(writes, concurrency, async ({ work, states }) => {
     try {
       await store.putStates(work.user.userId, work.pool, states);
