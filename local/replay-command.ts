@@ -311,6 +311,16 @@ function printSummary(result: ReplayResult, print: (line: string) => void): void
     ),
   );
   print("");
+  const shaper = result.policies.find((p) => p.name === "shaper");
+  if (shaper && shaper.deniedReasons.length > 0) {
+    print(
+      formatTable(
+        ["why shaper denied", "requests", "critical", "example"],
+        shaper.deniedReasons.map((r) => [r.kind, r.count, r.critical, r.example]),
+      ),
+    );
+    print("");
+  }
 }
 
 function iso(epochSeconds: number): string {

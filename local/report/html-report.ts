@@ -73,6 +73,7 @@ ${timelineSection(charts)}
 ${tierSection(charts)}
 ${tradeoffSection(charts)}
 ${fanSection(charts)}
+${denialSection(result.policies)}
 ${policyChangeSection(result.policyChanges)}
 </main>
 <script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${jsonForScript({ charts: specs })}</script>
@@ -325,6 +326,29 @@ function fanSection(charts: ReportCharts): string {
       ? `<p class="caption">Showing ${charts.fans.length} of ${charts.fansTotal} forecasts (at most ${MAX_FANS}).</p>`
       : "";
   return section("forecasts", "Forecasts vs actuals", `${figures.join("\n")}${more}`);
+}
+
+/** Why each policy denied what it denied, by kind of reason (only policies that denied anything). */
+function denialSection(policies: readonly PolicyResult[]): string {
+  const rows = policies.flatMap((p) =>
+    p.deniedReasons.map(
+      (r) =>
+        `<tr><th scope="row">${escapeHtml(p.name)}</th><td>${r.count}</td><td>${r.critical}</td><td class="cause">${escapeHtml(r.example)}</td></tr>`,
+    ),
+  );
+  if (rows.length === 0) return "";
+  return section(
+    "denials",
+    "Why requests were denied",
+    `<div class="table-wrap"><table id="denied-reasons">
+<thead><tr><th scope="col">policy</th><th scope="col">denied</th><th scope="col">of them critical</th><th scope="col">reason (one example of its kind)</th></tr></thead>
+<tbody>
+${rows.join("\n")}
+</tbody>
+</table></div>
+<p class="caption">Scored denials grouped by reason (numbers aside), most frequent first, up to
+ten kinds per policy.</p>`,
+  );
 }
 
 /** The tier policy changes shaper's feedback loop made, with their causes (when shaper ran). */

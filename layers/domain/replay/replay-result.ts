@@ -48,8 +48,20 @@ export interface PolicyResult extends ServiceMetrics, CapacityMetrics {
   readonly fairness: number;
   readonly byTier: Readonly<Record<string, ServiceMetrics>>;
   readonly byPool: Readonly<Record<string, ServiceMetrics & CapacityMetrics>>;
+  /** Why scored requests were denied, by kind of reason, most frequent first (at most 10 kinds). */
+  readonly deniedReasons: readonly DeniedReason[];
   /** Seconds of wall time the policy took to replay. */
   readonly wallSeconds: number;
+}
+
+/** One kind of denial: the reason with its numbers blanked, how often, and one example. */
+export interface DeniedReason {
+  readonly kind: string;
+  readonly count: number;
+  /** Of `count`, the critical requests. */
+  readonly critical: number;
+  /** The first denied request's reason of this kind, numbers included. */
+  readonly example: string;
 }
 
 /** A pool's capacity and load over the scored span at a fixed step, for the report. */

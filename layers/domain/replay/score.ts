@@ -1,6 +1,7 @@
 import type { PolicyRun, TaskCurve } from "./policy-run.js";
 import type {
   CapacityMetrics,
+  DeniedReason,
   PolicyResult,
   PoolTimeline,
   ServiceMetrics,
@@ -251,8 +252,39 @@ export function scoreRun(trace: ReplayTrace, run: PolicyRun): PolicyResult {
     fairness: jainFairness(trace, run, scored),
     byTier,
     byPool,
+    deniedReasons: deniedReasons(trace, run, scored),
     wallSeconds: run.wallSeconds,
   };
+}
+
+/** How many kinds of denial `deniedReasons` lists at most. */
+export const DENIED_REASON_KINDS = 10;
+
+/**
+ * Why scored requests were denied, grouped by the reason with its numbers blanked (`#`), most
+ * frequent first, at most {@link DENIED_REASON_KINDS} kinds; each kind keeps its first reason
+ * as an example and counts critical requests apart.
+ */
+export function deniedReasons(
+  trace: ReplayTrace,
+  run: PolicyRun,
+  scored: readonly number[],
+): DeniedReason[] {
+  const kinds = new Map<string, { count: number; critical: number; example: string }>();
+  for (const i of scored) {
+    const fate = run.fates[i];
+    if (fate !== undefined && fate.kind !== "denied") continue;
+    const reason = fate?.reason ?? "no decision";
+    const kind = reason.replace(/\d+(?:[.,]\d+)*/g, "#");
+    const entry = kinds.get(kind) ?? { count: 0, critical: 0, example: reason };
+    entry.count++;
+    if ((trace.requests[i] as ReplayRequest).criticality === "critical") entry.critical++;
+    kinds.set(kind, entry);
+  }
+  return [...kinds]
+    .map(([kind, e]) => ({ kind, ...e }))
+    .sort((a, b) => b.count - a.count || (a.kind < b.kind ? -1 : 1))
+    .slice(0, DENIED_REASON_KINDS);
 }
 
 /** Jain's index of per-user satisfaction (share of the user's scored requests served). */

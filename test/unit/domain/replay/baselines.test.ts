@@ -6,6 +6,7 @@ import {
   runQuota,
   runReactive,
 } from "../../../../layers/domain/replay/baselines.js";
+import type { RequestFate } from "../../../../layers/domain/replay/policy-run.js";
 import type { ReplayRequest, ReplayTrace } from "../../../../layers/domain/replay/replay-trace.js";
 import { scoredFromOf, scoreRun } from "../../../../layers/domain/replay/score.js";
 
@@ -184,5 +185,38 @@ describe("scoreRun", () => {
     expect(reactive.guaranteeViolations).toBe(1);
     expect(reactive.byTier.standard?.denied).toBe(1);
     expect(reactive.fairness).toBeCloseTo(0.5 ** 2 / (1 * 0.25), 9);
+  });
+
+  it("groups denials by reason with numbers blanked, most frequent first, critical counted apart", () => {
+    const t = trace([
+      request("a", 1_000, 1, 60, { criticality: "critical", maxDelaySeconds: 0 }),
+      request("b", 1_100, 1, 60),
+      request("c", 1_200, 1, 60),
+      request("d", 1_300, 1, 60),
+      request("warm", 100, 1, 60),
+    ]);
+    const index = (id: string) => t.requests.findIndex((r) => r.requestId === id);
+    const fates: RequestFate[] = t.requests.map(() => ({ kind: "now" }));
+    fates[index("a")] = { kind: "denied", reason: "reject: pool cpu has 2.5 vCPU free" };
+    fates[index("b")] = { kind: "denied", reason: "started 650 s late" };
+    fates[index("c")] = { kind: "denied", reason: "reject: pool cpu has 1,024 vCPU free" };
+    fates[index("warm")] = { kind: "denied", reason: "warm-up denial is not scored" };
+    const score = scoreRun(t, {
+      name: "shaper",
+      fates,
+      capacity: {},
+      scalingActions: {},
+      wallSeconds: 0,
+    });
+    expect(score.denied).toBe(3);
+    expect(score.deniedReasons).toEqual([
+      {
+        kind: "reject: pool cpu has # vCPU free",
+        count: 2,
+        critical: 1,
+        example: "reject: pool cpu has 2.5 vCPU free",
+      },
+      { kind: "started # s late", count: 1, critical: 0, example: "started 650 s late" },
+    ]);
   });
 });

@@ -165,6 +165,31 @@ describe("renderReplayReport: tier policy changes", () => {
     const { policyChanges: _none, ...withoutShaper } = base;
     expect(renderReplayReport(withoutShaper)).not.toContain('id="section-policy-changes"');
   });
+  it("lists why each policy denied, escaped, and leaves the section out when nothing was denied", () => {
+    const base = replayResultFixture();
+    const policies = base.policies.map((p) =>
+      p.name === "shaper"
+        ? {
+            ...p,
+            deniedReasons: [
+              {
+                kind: "reject: <pool> has # free",
+                count: 3,
+                critical: 2,
+                example: "reject: <pool> has 4 free",
+              },
+            ],
+          }
+        : { ...p, deniedReasons: [] },
+    );
+    const html = renderReplayReport({ ...base, policies });
+    const table = html.slice(html.indexOf('<table id="denied-reasons">'));
+    expect(table).toContain(
+      '<th scope="row">shaper</th><td>3</td><td>2</td><td class="cause">reject: &lt;pool&gt; has 4 free</td>',
+    );
+    const none = base.policies.map((p) => ({ ...p, deniedReasons: [] }));
+    expect(renderReplayReport({ ...base, policies: none })).not.toContain('id="section-denials"');
+  });
 });
 
 describe("jsonForScript", () => {
