@@ -35,6 +35,11 @@ export interface Forecast extends ForecastProvenance {
    * plan can read every user's limits from the forecasts it reads anyway (no registry read per user).
    */
   readonly limits?: { readonly guaranteedMinimum?: Amounts; readonly cap?: Amounts };
+  /**
+   * Per resource, the most one critical request of the user asked in the history the forecast
+   * read (user forecasts only; absent when it sent none). The plan keeps that much room free.
+   */
+  readonly criticalPeak?: Amounts;
   /** True when no history was observed: the values are the cold-start answer, not a prediction. */
   readonly coldStart?: boolean;
   /**

@@ -10,6 +10,11 @@ export interface RequestStats {
   readonly amountSeconds: Amounts;
   /** Sum of the amounts granted at once or delayed (capacity actually committed). */
   readonly granted: Amounts;
+  /**
+   * Per resource, the most one critical request asked in the interval; absent when no critical
+   * request arrived. The plan keeps room for the largest of these seen recently (capacity-plan.ts).
+   */
+  readonly largestCritical?: Amounts;
 }
 
 /**

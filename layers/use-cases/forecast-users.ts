@@ -18,7 +18,8 @@ import {
   type GridSeries,
   gridFromFirstRecord,
 } from "../domain/forecasting/usage-series.js";
-import type { Resource } from "../domain/resources.js";
+import { type Amounts, maxAmounts, type Resource } from "../domain/resources.js";
+import type { UsageRecord } from "../domain/usage.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
 import type { ForecastStateStore, SeriesStates } from "../ports/forecast-state-store.js";
@@ -98,6 +99,8 @@ interface UserPoolWork {
   readonly pool: string;
   readonly resources: readonly Resource[];
   readonly series: Partial<Record<Resource, GridSeries>>;
+  /** The most one critical request asked in the history read, per resource; absent when none. */
+  readonly criticalPeak?: Amounts;
   readonly previousError: ForecastErrorSummary;
   readonly coldStart: boolean;
   /** The model states stored for this user's series in the pool. */
@@ -220,6 +223,7 @@ function assemble(
     tier: work.user.tier,
     ...limitsOf(work.user),
     ...(work.coldStart ? { coldStart: true } : {}),
+    ...(work.criticalPeak ? { criticalPeak: work.criticalPeak } : {}),
     ...(work.previousError.points > 0
       ? { previousError: { runId: run.runId, summary: work.previousError } }
       : {}),
@@ -304,17 +308,29 @@ async function readUser(
       readStates(deps.stateStore, user.userId, pool, onStateError),
     ]);
     const series = buildUsageSeries(records, resources, gridFromFirstRecord(records, run.grid));
+    const criticalPeak = largestCriticalRequest(records);
     work.push({
       user,
       pool,
       resources,
       series,
+      ...(criticalPeak ? { criticalPeak } : {}),
       previousError: errorOfPrevious(previous, series, run),
       coldStart: resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false)),
       ...(states ? { states } : {}),
     });
   }
   return work;
+}
+
+/** The most one critical request asked over the records, per resource; undefined when none. */
+export function largestCriticalRequest(records: readonly UsageRecord[]): Amounts | undefined {
+  let peak: Amounts | undefined;
+  for (const record of records) {
+    const largest = record.requests?.largestCritical;
+    if (largest) peak = peak ? maxAmounts(peak, largest) : largest;
+  }
+  return peak;
 }
 
 /**

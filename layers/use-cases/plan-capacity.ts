@@ -218,6 +218,7 @@ async function planOnePool(
         footprint,
         currentUsage,
         expected,
+        ...(forecast.criticalPeak ? { criticalPeak: forecast.criticalPeak } : {}),
       });
     }
   }

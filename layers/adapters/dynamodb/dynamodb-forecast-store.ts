@@ -55,6 +55,7 @@ const ForecastItemSchema = z.object({
     .object({ guaranteedMinimum: AmountsSchema.optional(), cap: AmountsSchema.optional() })
     .optional(),
   coldStart: z.boolean().optional(),
+  criticalPeak: AmountsSchema.optional(),
   coldStartCohort: z
     .object({ basis: z.enum(["tier", "pool"]), members: z.int().positive() })
     .optional(),

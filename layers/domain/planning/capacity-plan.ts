@@ -33,6 +33,12 @@ import { intervalStartOf } from "../time.js";
  *    sum of the users' footprints, each × (1 + its tier's headroom) — said in the reason.
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
+ * 2b. Room for a critical request: demand is never below what admitted requests hold
+ *    (`committed`) plus the largest single critical request any user of the pool sent in the
+ *    history its forecast read (`criticalPeak`, within the user's cap). Critical requests may not
+ *    wait, and they come in lumps (one pod, one instance) that a forecast of the pool's total
+ *    smooths away; without this room a quiet pool is planned down to where the next critical
+ *    request cannot fit.
  * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
  *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
  *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
@@ -89,6 +95,8 @@ export interface UserFootprint {
    * an upper quantile is above the mean for every noisy user, burst or not.
    */
   readonly expected?: Partial<Record<Resource, readonly number[]>>;
+  /** The most one critical request of the user asked recently, per resource (rule 2b). */
+  readonly criticalPeak?: Amounts;
 }
 
 export interface WarmReservationOptions {
@@ -137,6 +145,21 @@ export interface PlanPoolInput {
   readonly mode: "active" | "shadow";
   readonly warm?: Partial<WarmReservationOptions>;
   readonly maxNotableAllocations?: number;
+}
+
+/** The largest recent critical request of the pool's users for a resource, within their caps. */
+function criticalRoom(
+  users: readonly UserFootprint[],
+  resource: Resource,
+): { amount: number; userId?: string } {
+  let best: { amount: number; userId?: string } = { amount: 0 };
+  for (const u of users) {
+    const peak = u.criticalPeak?.[resource];
+    if (peak === undefined) continue;
+    const size = Math.min(amount(peak), u.cap?.[resource] ?? Number.POSITIVE_INFINITY);
+    if (size > best.amount) best = { amount: size, userId: u.userId };
+  }
+  return best;
 }
 
 /** Starts of the plan's intervals: the interval holding `now`, then `horizon − 1` more. */
@@ -321,20 +344,26 @@ export function planPool(input: PlanPoolInput): PoolPlan {
       if ((drawn[k] as number) > (values[k] as number)) values[k] = drawn[k] as number;
     }
     const held = input.committed;
-    if (held) {
-      let floored = 0;
-      for (let k = 0; k < horizon; k++) {
-        const c = held[k]?.[r] ?? 0;
-        if (c > (values[k] as number)) {
-          values[k] = c;
-          floored++;
-        }
+    const room = criticalRoom(users, r);
+    let floored = 0;
+    let roomed = 0;
+    for (let k = 0; k < horizon; k++) {
+      const c = held?.[k]?.[r] ?? 0;
+      if (c + room.amount > (values[k] as number)) {
+        values[k] = c + room.amount;
+        if (c > 0 && room.amount === 0) floored++;
+        else roomed++;
       }
-      if (floored > 0) {
-        sourceNotes.push(
-          `${r}: raised to what admitted requests hold in ${floored} interval(s) (the forecast was below it)`,
-        );
-      }
+    }
+    if (floored > 0) {
+      sourceNotes.push(
+        `${r}: raised to what admitted requests hold in ${floored} interval(s) (the forecast was below it)`,
+      );
+    }
+    if (roomed > 0) {
+      sourceNotes.push(
+        `${r}: raised in ${roomed} interval(s) to what admitted requests hold plus room for one critical request of ${fmt(room.amount)} (the largest ${room.userId} sent recently)`,
+      );
     }
     demand.set(r, values);
     guaranteed.set(r, drawn);

@@ -140,6 +140,54 @@ describe("forecastUsers", () => {
     expect((await forecasts.getUserForecast("cpu", "acme"))?.limits).toBeUndefined();
   });
 
+  it("carries the largest critical request of the history it read on the forecast, for the plan's room", async () => {
+    const { deps, forecasts, usage } = await setup(new RecordingModel());
+    const stats = (largestCritical?: { vcpu: number; memoryGiB?: number }) => ({
+      count: 1,
+      requested: { vcpu: 1 },
+      amountSeconds: { vcpu: 60 },
+      granted: { vcpu: 1 },
+      ...(largestCritical ? { largestCritical } : {}),
+    });
+    await usage.putUsage([
+      {
+        userId: "acme",
+        pool: "cpu",
+        intervalStart: END - 10 * INTERVAL,
+        usage: { vcpu: 8 },
+        requests: stats({ vcpu: 12.5, memoryGiB: 4 }),
+      },
+      {
+        userId: "acme",
+        pool: "cpu",
+        intervalStart: END - 20 * INTERVAL,
+        usage: { vcpu: 8 },
+        requests: stats({ vcpu: 3, memoryGiB: 64 }),
+      },
+      // Older than the history the run reads (2,016 intervals by default): not counted.
+      {
+        userId: "acme",
+        pool: "cpu",
+        intervalStart: END - 5_000 * INTERVAL,
+        usage: { vcpu: 8 },
+        requests: stats({ vcpu: 99 }),
+      },
+      {
+        userId: "globex",
+        pool: "cpu",
+        intervalStart: END - 10 * INTERVAL,
+        usage: { vcpu: 2 },
+        requests: stats(),
+      },
+    ]);
+    await forecastUsers(deps, { time: TIME, shard: 0 });
+    expect((await forecasts.getUserForecast("cpu", "acme"))?.criticalPeak).toEqual({
+      vcpu: 12.5,
+      memoryGiB: 64,
+    });
+    expect(await forecasts.getUserForecast("cpu", "globex")).not.toHaveProperty("criticalPeak");
+  });
+
   it("sends DeepAR-shaped instances: tier category, missing values as NaN, no leading gap", async () => {
     const primary = new RecordingModel();
     const { deps, config } = await setup(primary);

@@ -47,6 +47,30 @@ describe("foldRequests", () => {
     });
   });
 
+  it("keeps, per resource, the most one critical request asked, whatever its outcome", () => {
+    const folded = foldRequests(
+      [
+        entry({ amounts: { vcpu: 20, memoryGiB: 4 }, criticality: "normal" }),
+        entry({ amounts: { vcpu: 12.5, memoryGiB: 8 }, criticality: "critical" }),
+        entry({ amounts: { vcpu: 3, memoryGiB: 64 }, criticality: "critical", outcome: "reject" }),
+        entry({ amounts: { vcpu: 1 }, criticality: "critical", userId: "globex" }),
+        entry({ amounts: { vcpu: 9 }, criticality: "deferrable", userId: "initech" }),
+      ],
+      window,
+      pools,
+    );
+    expect(folded.byKey.get(requestKey("acme", "cpu", T))?.stats.largestCritical).toEqual({
+      vcpu: 12.5,
+      memoryGiB: 64,
+    });
+    expect(folded.byKey.get(requestKey("globex", "cpu", T))?.stats.largestCritical).toEqual({
+      vcpu: 1,
+    });
+    expect(folded.byKey.get(requestKey("initech", "cpu", T))?.stats).not.toHaveProperty(
+      "largestCritical",
+    );
+  });
+
   it("puts each request in the interval containing its arrival, per user and pool", () => {
     const folded = foldRequests(
       [

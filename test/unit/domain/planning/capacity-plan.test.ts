@@ -89,6 +89,47 @@ describe("planPool demand", () => {
     expect(plan.intervals[0]?.reason).toContain("raised to what admitted requests hold");
   });
 
+  it("keeps room for the largest recent critical request on top of what admitted requests hold", () => {
+    const committed = Array.from({ length: 12 }, (_, k) => ({ vcpu: k < 2 ? 30 : 0 }));
+    const plan = planPool(
+      planInput({
+        poolForecast: poolForecast(flat(2)),
+        users: [
+          user("ls", flat(1), { tier: "premium", criticalPeak: { vcpu: 12.5 } }),
+          user("be", flat(1), { tier: "free", criticalPeak: { vcpu: 20 }, cap: { vcpu: 6 } }),
+        ],
+        committed,
+      }),
+    );
+    // 30 held + 12.5 (ls; be's 20 counts only up to its cap of 6) → 42.5 vcpu, 11 tasks of 4.
+    expect(plan.intervals.slice(0, 2).map((i) => i.demand.vcpu)).toEqual([42.5, 42.5]);
+    expect(plan.intervals[0]?.targetTasks).toBe(11);
+    // Nothing held later: the room alone, even where the forecast (2 × 1.2 = 2.4) plans less.
+    expect(plan.intervals[5]?.demand.vcpu).toBe(12.5);
+    expect(plan.intervals[0]?.reason).toContain(
+      "room for one critical request of 12.5 (the largest ls sent recently)",
+    );
+  });
+
+  it("adds no critical room when no user sent a critical request, and never lowers the forecast", () => {
+    const inputs = {
+      poolForecast: poolForecast(flat(30)),
+      users: [user("a", flat(1), { tier: "premium" })],
+    };
+    const without = planPool(planInput(inputs));
+    const withSmallPeak = planPool(
+      planInput({
+        ...inputs,
+        users: [user("a", flat(1), { tier: "premium", criticalPeak: { vcpu: 4 } })],
+      }),
+    );
+    expect(without.intervals.map((i) => i.demand.vcpu)).toEqual(
+      withSmallPeak.intervals.map((i) => i.demand.vcpu),
+    );
+    expect(without.intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
+    expect(withSmallPeak.intervals[0]?.reason).not.toContain("critical request");
+  });
+
   it("never plans below the guaranteed minimums the forecast says will be drawn", () => {
     const plan = planPool(
       planInput({
