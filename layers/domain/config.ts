@@ -367,5 +367,13 @@ export function seasonIntervals(config: Pick<ShaperConfig, "intervalSeconds">): 
 
 /** The key a quantile level has in DeepAR responses and in stored forecasts: `0.1` → "0.1". */
 export function quantileKey(level: number): string {
-  return String(level);
+  // Every forecast of every series reads its levels by key: number → text once per level.
+  let key = quantileKeys.get(level);
+  if (key === undefined) {
+    key = String(level);
+    if (quantileKeys.size < 1_000) quantileKeys.set(level, key);
+  }
+  return key;
 }
+
+const quantileKeys = new Map<number, string>();

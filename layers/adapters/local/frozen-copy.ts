@@ -9,7 +9,15 @@
  */
 export function frozenCopy<T>(value: T): T {
   if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
+  if (Array.isArray(value)) {
+    // Forecasts are mostly arrays of numbers: copy primitives without a call per element.
+    const copy = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      copy[i] = typeof item === "object" && item !== null ? frozenCopy(item) : item;
+    }
+    return Object.freeze(copy) as T;
+  }
   // Typed arrays cannot be frozen: a copy, at least, is the store's own.
   if (ArrayBuffer.isView(value)) return structuredClone(value);
   const copy: Record<string, unknown> = {};

@@ -120,9 +120,12 @@ export class ErrorCalibrator {
     for (let h = 0; h < this.horizon; h++) {
       const count = this.counts[h] as number;
       const start = count < this.capacity ? 0 : (this.heads[h] as number);
-      for (let i = 0; i < count; i++) {
-        errors[at++] = this.ring[h * this.capacity + ((start + i) % this.capacity)] as number;
-      }
+      // Oldest first: the ring from its head to the end, then from its start to the head.
+      const base = h * this.capacity;
+      const firstPart = Math.min(count, this.capacity - start);
+      errors.set(this.ring.subarray(base + start, base + start + firstPart), at);
+      errors.set(this.ring.subarray(base, base + count - firstPart), at + firstPart);
+      at += count;
       counts.push(count);
     }
     return { capacity: this.capacity, counts, errors: encodeFloat32(errors) };

@@ -58,7 +58,31 @@ const ASCII = new TextDecoder();
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * Node's native base64 encoder when the runtime has one (Node, the Lambdas, the model server):
+ * about ten times faster than the portable loop below, which a replay ran for every series at
+ * every interval. Both give the same canonical text (a test checks).
+ */
+const nativeBuffer = (
+  globalThis as {
+    Buffer?: {
+      from(
+        buffer: ArrayBufferLike,
+        offset: number,
+        length: number,
+      ): { toString(e: string): string };
+    };
+  }
+).Buffer;
+
 function toBase64(bytes: Uint8Array): string {
+  if (nativeBuffer)
+    return nativeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64");
+  return portableBase64(bytes);
+}
+
+/** Base64 without a runtime encoder (exported for the test that compares it with the native one). */
+export function portableBase64(bytes: Uint8Array): string {
   // The characters' codes into one buffer, then one native decode: far cheaper than appending a
   // character at a time.
   const out = new Uint8Array(4 * Math.ceil(bytes.length / 3));
@@ -107,6 +131,9 @@ function fromBase64(text: string): Uint8Array | undefined {
 
 /** Base64 of the values as little-endian 64-bit floats (exact). */
 export function encodeFloat64(values: ArrayLike<number>): string {
+  if (LITTLE_ENDIAN && values instanceof Float64Array) {
+    return toBase64(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
   if (LITTLE_ENDIAN) {
     const floats = new Float64Array(values.length);
     floats.set(values);
@@ -120,6 +147,9 @@ export function encodeFloat64(values: ArrayLike<number>): string {
 
 /** Base64 of the values as little-endian 32-bit floats (exact for values that are 32-bit floats). */
 export function encodeFloat32(values: ArrayLike<number>): string {
+  if (LITTLE_ENDIAN && values instanceof Float32Array) {
+    return toBase64(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
   if (LITTLE_ENDIAN) {
     const floats = new Float32Array(values.length);
     floats.set(values);

@@ -6,6 +6,7 @@ import {
   encodeFloat32,
   encodeFloat64,
   Float64sSchema,
+  portableBase64,
   readNumber,
   StoredNumberSchema,
   storeNumber,
@@ -22,6 +23,21 @@ describe("state codec", () => {
         const text = JSON.parse(JSON.stringify(encodeFloat64(values))) as string;
         expect(text).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
         expect(Array.from(decodeFloat64(text) ?? [])).toEqual(values);
+      }),
+    );
+  });
+
+  it("writes the same base64 with the portable encoder as with the runtime's native one", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(8), (bytes, offset) => {
+        // A view into a larger buffer, as the encoders pass: only the view's bytes count.
+        const backing = new Uint8Array(offset + bytes.length + 3);
+        backing.set(bytes, offset);
+        const view = backing.subarray(offset, offset + bytes.length);
+        expect(portableBase64(view)).toBe(Buffer.from(bytes).toString("base64"));
+        expect(decodeFloat64(encodeFloat64(new Float64Array(bytes)))).toEqual(
+          new Float64Array(bytes),
+        );
       }),
     );
   });
