@@ -78,7 +78,7 @@ export function seriesInstances(
 /** What a forecast is of: the pool, and for user forecasts the user and what is known of them. */
 export type ForecastSubject = Pick<
   Forecast,
-  "pool" | "userId" | "tier" | "limits" | "coldStart" | "previousError"
+  "pool" | "userId" | "tier" | "limits" | "coldStart" | "criticalPeak" | "previousError"
 >;
 
 /**
