@@ -18,6 +18,13 @@ export interface ForecastProvenance {
 /**
  * A forecast for one user of one pool, or (userId undefined) the pool's aggregate series.
  */
+/** The largest critical request a user sent recently (see `Forecast.criticalPeak`). */
+export interface CriticalPeak {
+  readonly amounts: Amounts;
+  /** Start of the last interval in which the user sent a critical request, epoch seconds. */
+  readonly lastSeenAt: number;
+}
+
 export interface Forecast extends ForecastProvenance {
   readonly pool: string;
   readonly userId?: string;
@@ -36,10 +43,11 @@ export interface Forecast extends ForecastProvenance {
    */
   readonly limits?: { readonly guaranteedMinimum?: Amounts; readonly cap?: Amounts };
   /**
-   * Per resource, the most one critical request of the user asked in the history the forecast
-   * read (user forecasts only; absent when it sent none). The plan keeps that much room free.
+   * Per resource, the most one critical request of the user asked, and when it last sent a
+   * critical request (user forecasts only; absent when it sent none within the config's
+   * `forecast.criticalPeakDays`). The plan keeps that much room free.
    */
-  readonly criticalPeak?: Amounts;
+  readonly criticalPeak?: CriticalPeak;
   /** True when no history was observed: the values are the cold-start answer, not a prediction. */
   readonly coldStart?: boolean;
   /**

@@ -1,6 +1,6 @@
 import { poolResources, type ShaperConfig, type User, userPools } from "../domain/config.js";
 import { ValidationError } from "../domain/errors.js";
-import type { Forecast, ForecastErrorSummary } from "../domain/forecast.js";
+import type { CriticalPeak, Forecast, ForecastErrorSummary } from "../domain/forecast.js";
 import { applyCohortColdStarts } from "../domain/forecasting/cohort.js";
 import {
   batchGroups,
@@ -18,7 +18,7 @@ import {
   type GridSeries,
   gridFromFirstRecord,
 } from "../domain/forecasting/usage-series.js";
-import { type Amounts, maxAmounts, type Resource } from "../domain/resources.js";
+import { maxAmounts, type Resource } from "../domain/resources.js";
 import type { UsageRecord } from "../domain/usage.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
@@ -99,8 +99,8 @@ interface UserPoolWork {
   readonly pool: string;
   readonly resources: readonly Resource[];
   readonly series: Partial<Record<Resource, GridSeries>>;
-  /** The most one critical request asked in the history read, per resource; absent when none. */
-  readonly criticalPeak?: Amounts;
+  /** The largest critical request remembered for the user (see `criticalPeakOf`). */
+  readonly criticalPeak?: CriticalPeak;
   readonly previousError: ForecastErrorSummary;
   readonly coldStart: boolean;
   /** The model states stored for this user's series in the pool. */
@@ -308,7 +308,12 @@ async function readUser(
       readStates(deps.stateStore, user.userId, pool, onStateError),
     ]);
     const series = buildUsageSeries(records, resources, gridFromFirstRecord(records, run.grid));
-    const criticalPeak = largestCriticalRequest(records);
+    const criticalPeak = criticalPeakOf(
+      records,
+      previous?.criticalPeak,
+      run.windowEnd,
+      config.forecast.criticalPeakDays,
+    );
     work.push({
       user,
       pool,
@@ -323,12 +328,35 @@ async function readUser(
   return work;
 }
 
-/** The most one critical request asked over the records, per resource; undefined when none. */
-export function largestCriticalRequest(records: readonly UsageRecord[]): Amounts | undefined {
-  let peak: Amounts | undefined;
+/**
+ * The largest critical request to keep room for: per resource, the most one critical request
+ * asked in the records read or in the peak the previous forecast carried, as long as the user
+ * sent a critical request within the last `keepDays` (the newest such interval is `lastSeenAt`).
+ * Carrying the previous peak remembers critical requests further back than the history read.
+ *
+ * @param records the user's records of the pool (any order)
+ * @param carried the previous forecast's peak, if any
+ * @param now the run's window end, epoch seconds
+ * @param keepDays the config's `forecast.criticalPeakDays`
+ * @returns the peak, or undefined when nothing critical was sent within `keepDays`
+ */
+export function criticalPeakOf(
+  records: readonly UsageRecord[],
+  carried: CriticalPeak | undefined,
+  now: number,
+  keepDays: number,
+): CriticalPeak | undefined {
+  const since = now - keepDays * 86_400;
+  let peak = carried && carried.lastSeenAt >= since && keepDays > 0 ? carried : undefined;
   for (const record of records) {
     const largest = record.requests?.largestCritical;
-    if (largest) peak = peak ? maxAmounts(peak, largest) : largest;
+    if (!largest || record.intervalStart < since || keepDays <= 0) continue;
+    peak = peak
+      ? {
+          amounts: maxAmounts(peak.amounts, largest),
+          lastSeenAt: Math.max(peak.lastSeenAt, record.intervalStart),
+        }
+      : { amounts: largest, lastSeenAt: record.intervalStart };
   }
   return peak;
 }

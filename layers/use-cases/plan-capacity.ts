@@ -218,7 +218,7 @@ async function planOnePool(
         footprint,
         currentUsage,
         expected,
-        ...(forecast.criticalPeak ? { criticalPeak: forecast.criticalPeak } : {}),
+        ...(forecast.criticalPeak ? { criticalPeak: forecast.criticalPeak.amounts } : {}),
       });
     }
   }

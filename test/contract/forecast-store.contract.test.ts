@@ -75,7 +75,7 @@ describe.each(adapters)("ForecastStore contract: %s", (_name, make) => {
       ...forecast(pool, "acme"),
       fallbackReason: "endpoint timed out",
       coldStart: true,
-      criticalPeak: { vcpu: 12.5, memoryGiB: 64 },
+      criticalPeak: { amounts: { vcpu: 12.5, memoryGiB: 64 }, lastSeenAt: T0 - 86_400 },
       previousError: { runId: forecastRunId(T0), summary: summary(3) },
     };
     await store.putForecasts([stored]);

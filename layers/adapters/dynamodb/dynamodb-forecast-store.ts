@@ -55,7 +55,7 @@ const ForecastItemSchema = z.object({
     .object({ guaranteedMinimum: AmountsSchema.optional(), cap: AmountsSchema.optional() })
     .optional(),
   coldStart: z.boolean().optional(),
-  criticalPeak: AmountsSchema.optional(),
+  criticalPeak: z.object({ amounts: AmountsSchema, lastSeenAt: z.number() }).optional(),
   coldStartCohort: z
     .object({ basis: z.enum(["tier", "pool"]), members: z.int().positive() })
     .optional(),

@@ -34,8 +34,9 @@ import { intervalStartOf } from "../time.js";
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
  * 2b. Room for a critical request: demand is never below what admitted requests hold
- *    (`committed`) plus the largest single critical request any user of the pool sent in the
- *    history its forecast read (`criticalPeak`, within the user's cap). Critical requests may not
+ *    (`committed`) plus the largest single critical request any user of the pool sent recently
+ *    (`criticalPeak`, remembered for `forecast.criticalPeakDays` after the user's last critical
+ *    request; within the user's cap). Critical requests may not
  *    wait, and they come in lumps (one pod, one instance) that a forecast of the pool's total
  *    smooths away; without this room a quiet pool is planned down to where the next critical
  *    request cannot fit.

@@ -7,6 +7,7 @@ import { InProcessForecastModel } from "../../../layers/adapters/local/in-proces
 import { StaticConfigSource } from "../../../layers/adapters/local/static-config-source.js";
 import type { ShaperConfig, User } from "../../../layers/domain/config.js";
 import { DependencyError, ValidationError } from "../../../layers/domain/errors.js";
+import type { Forecast } from "../../../layers/domain/forecast.js";
 import { forecastRunId, WQL_LEVELS } from "../../../layers/domain/forecasting/forecast-error.js";
 import { shardOf } from "../../../layers/domain/sharding.js";
 import type { UsageRecord } from "../../../layers/domain/usage.js";
@@ -182,9 +183,32 @@ describe("forecastUsers", () => {
     ]);
     await forecastUsers(deps, { time: TIME, shard: 0 });
     expect((await forecasts.getUserForecast("cpu", "acme"))?.criticalPeak).toEqual({
-      vcpu: 12.5,
-      memoryGiB: 64,
+      amounts: { vcpu: 12.5, memoryGiB: 64 },
+      lastSeenAt: END - 10 * INTERVAL,
     });
+    expect(await forecasts.getUserForecast("cpu", "globex")).not.toHaveProperty("criticalPeak");
+  });
+
+  it("remembers a critical peak beyond the history read, through the previous forecast, for criticalPeakDays", async () => {
+    const { deps, forecasts } = await setup(new RecordingModel(), {
+      forecast: { criticalPeakDays: 20 },
+    });
+    await forecastUsers(deps, { time: TIME, shard: 0 });
+    const first = await forecasts.getUserForecast("cpu", "globex");
+    // A peak the previous forecast carried, last seen 19 days ago (long before the week read).
+    await forecasts.putForecasts([
+      {
+        ...(first as Forecast),
+        criticalPeak: { amounts: { vcpu: 20, memoryGiB: 64 }, lastSeenAt: END - 19 * 86_400 },
+      },
+    ]);
+    await forecastUsers(deps, { time: TIME + INTERVAL, shard: 0 });
+    expect((await forecasts.getUserForecast("cpu", "globex"))?.criticalPeak).toEqual({
+      amounts: { vcpu: 20, memoryGiB: 64 },
+      lastSeenAt: END - 19 * 86_400,
+    });
+    // Two days later it is 21 days old: forgotten.
+    await forecastUsers(deps, { time: TIME + 2 * 86_400, shard: 0 });
     expect(await forecasts.getUserForecast("cpu", "globex")).not.toHaveProperty("criticalPeak");
   });
 
