@@ -36,10 +36,9 @@ import { intervalStartOf } from "../time.js";
  * 2b. Room for a critical request: demand is never below what admitted requests hold
  *    (`committed`) plus the largest single critical request any user of the pool sent recently
  *    (`criticalPeak`, remembered for `forecast.criticalPeakDays` after the user's last critical
- *    request; within the user's cap). Critical requests may not
- *    wait, and they come in lumps (one pod, one instance) that a forecast of the pool's total
- *    smooths away; without this room a quiet pool is planned down to where the next critical
- *    request cannot fit.
+ *    request; within the user's cap). Critical requests may not wait, and they come in lumps
+ *    (one pod, one instance) that a forecast of the pool's total smooths away; without this room
+ *    a quiet pool is planned down to where the next critical request cannot fit.
  * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
  *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
  *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
