@@ -346,11 +346,12 @@ export function criticalPeakOf(
   now: number,
   keepDays: number,
 ): CriticalPeak | undefined {
+  if (keepDays <= 0) return undefined;
   const since = now - keepDays * 86_400;
-  let peak = carried && carried.lastSeenAt >= since && keepDays > 0 ? carried : undefined;
+  let peak = carried && carried.lastSeenAt >= since ? carried : undefined;
   for (const record of records) {
     const largest = record.requests?.largestCritical;
-    if (!largest || record.intervalStart < since || keepDays <= 0) continue;
+    if (!largest || record.intervalStart < since) continue;
     peak = peak
       ? {
           amounts: maxAmounts(peak.amounts, largest),
