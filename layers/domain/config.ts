@@ -110,7 +110,7 @@ export const ForecastConfigSchema = z.strictObject({
   /** Mean weighted quantile loss of recent forecasts above which the retrain flow is triggered. */
   errorThresholdWql: z.number().positive().default(0.5),
   /**
-   * Days a user's largest critical request is remembered after its last critical request: while
+   * Days a user's largest critical burst is remembered after its last critical request: while
    * remembered, the plan keeps room for it (capacity-plan.ts, rule 2b). Critical requests can be
    * weeks apart, longer than the history a forecast reads. 0 = no room is kept.
    */

@@ -18,7 +18,7 @@ export interface ForecastProvenance {
 /**
  * A forecast for one user of one pool, or (userId undefined) the pool's aggregate series.
  */
-/** The largest critical request a user sent recently (see `Forecast.criticalPeak`). */
+/** The largest critical burst a user sent recently (see `Forecast.criticalPeak`). */
 export interface CriticalPeak {
   readonly amounts: Amounts;
   /** Start of the last interval in which the user sent a critical request, epoch seconds. */
@@ -43,8 +43,8 @@ export interface Forecast extends ForecastProvenance {
    */
   readonly limits?: { readonly guaranteedMinimum?: Amounts; readonly cap?: Amounts };
   /**
-   * Per resource, the most one critical request of the user asked, and when it last sent a
-   * critical request (user forecasts only; absent when it sent none within the config's
+   * Per resource, the most the user's critical requests asked within one provisioning lag plus an
+   * interval (its largest critical burst), and when it last sent a critical request (user forecasts only; absent when it sent none within the config's
    * `forecast.criticalPeakDays`). The plan keeps that much room free.
    */
   readonly criticalPeak?: CriticalPeak;

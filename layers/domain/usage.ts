@@ -11,10 +11,11 @@ export interface RequestStats {
   /** Sum of the amounts granted at once or delayed (capacity actually committed). */
   readonly granted: Amounts;
   /**
-   * Per resource, the most one critical request asked in the interval; absent when no critical
-   * request arrived. The plan keeps room for the largest of these seen recently (capacity-plan.ts).
+   * Sum of the amounts critical requests asked in the interval, whatever the outcome; absent when
+   * no critical request arrived. The plan keeps room for the most critical requests asked within
+   * one provisioning lag recently (capacity-plan.ts, forecast-users.ts `criticalPeakOf`).
    */
-  readonly largestCritical?: Amounts;
+  readonly criticalAsked?: Amounts;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   type GridSeries,
   gridFromFirstRecord,
 } from "../domain/forecasting/usage-series.js";
-import { maxAmounts, type Resource } from "../domain/resources.js";
+import { type Amounts, addAmounts, maxAmounts, type Resource } from "../domain/resources.js";
 import type { UsageRecord } from "../domain/usage.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
@@ -99,7 +99,7 @@ interface UserPoolWork {
   readonly pool: string;
   readonly resources: readonly Resource[];
   readonly series: Partial<Record<Resource, GridSeries>>;
-  /** The largest critical request remembered for the user (see `criticalPeakOf`). */
+  /** The largest critical burst remembered for the user (see `criticalPeakOf`). */
   readonly criticalPeak?: CriticalPeak;
   readonly previousError: ForecastErrorSummary;
   readonly coldStart: boolean;
@@ -313,6 +313,7 @@ async function readUser(
       previous?.criticalPeak,
       run.windowEnd,
       config.forecast.criticalPeakDays,
+      poolConfig.provisioningLagSeconds + run.grid.intervalSeconds,
     );
     work.push({
       user,
@@ -329,15 +330,19 @@ async function readUser(
 }
 
 /**
- * The largest critical request to keep room for: per resource, the most one critical request
- * asked in the records read or in the peak the previous forecast carried, as long as the user
+ * The critical burst to keep room for: per resource, the most the user's critical requests asked
+ * within `windowSeconds` (the pool's provisioning lag plus one interval: capacity the plan adds
+ * after a burst is admitted serves only a lag later, so requests arriving meanwhile need the room
+ * already), over the records read and the peak the previous forecast carried, as long as the user
  * sent a critical request within the last `keepDays` (the newest such interval is `lastSeenAt`).
- * Carrying the previous peak remembers critical requests further back than the history read.
+ * Carrying the previous peak remembers bursts further back than the history read.
  *
  * @param records the user's records of the pool (any order)
  * @param carried the previous forecast's peak, if any
  * @param now the run's window end, epoch seconds
  * @param keepDays the config's `forecast.criticalPeakDays`
+ * @param windowSeconds how far apart two intervals may start and still count as one burst
+ *   (≥ one interval: a single interval's `criticalAsked`)
  * @returns the peak, or undefined when nothing critical was sent within `keepDays`
  */
 export function criticalPeakOf(
@@ -345,19 +350,30 @@ export function criticalPeakOf(
   carried: CriticalPeak | undefined,
   now: number,
   keepDays: number,
+  windowSeconds: number,
 ): CriticalPeak | undefined {
   if (keepDays <= 0) return undefined;
   const since = now - keepDays * 86_400;
-  let peak = carried && carried.lastSeenAt >= since ? carried : undefined;
+  const asked: { readonly at: number; readonly amounts: Amounts }[] = [];
   for (const record of records) {
-    const largest = record.requests?.largestCritical;
-    if (!largest || record.intervalStart < since) continue;
+    const amounts = record.requests?.criticalAsked;
+    if (amounts && record.intervalStart >= since) asked.push({ at: record.intervalStart, amounts });
+  }
+  asked.sort((a, b) => a.at - b.at);
+  let peak = carried && carried.lastSeenAt >= since ? carried : undefined;
+  for (let i = 0; i < asked.length; i++) {
+    const end = asked[i] as (typeof asked)[number];
+    let burst = end.amounts;
+    for (
+      let j = i - 1;
+      j >= 0 && end.at - (asked[j] as (typeof asked)[number]).at < windowSeconds;
+      j--
+    ) {
+      burst = addAmounts(burst, (asked[j] as (typeof asked)[number]).amounts);
+    }
     peak = peak
-      ? {
-          amounts: maxAmounts(peak.amounts, largest),
-          lastSeenAt: Math.max(peak.lastSeenAt, record.intervalStart),
-        }
-      : { amounts: largest, lastSeenAt: record.intervalStart };
+      ? { amounts: maxAmounts(peak.amounts, burst), lastSeenAt: Math.max(peak.lastSeenAt, end.at) }
+      : { amounts: burst, lastSeenAt: end.at };
   }
   return peak;
 }

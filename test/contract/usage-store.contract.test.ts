@@ -59,7 +59,7 @@ describe.each(adapters)("UsageStore contract: %s", (_name, make) => {
         requested: { vcpu: 4 },
         amountSeconds: { vcpu: 1200 },
         granted: { vcpu: 4 },
-        largestCritical: { vcpu: 2.5, memoryGiB: 16 },
+        criticalAsked: { vcpu: 2.5, memoryGiB: 16 },
       },
     };
     await store.putUsage([record]);

@@ -151,7 +151,7 @@ function requestStats(value: unknown): RequestStats {
     requested: amounts(v.requested),
     amountSeconds: amounts(v.amountSeconds),
     granted: amounts(v.granted),
-    ...(v.largestCritical === undefined ? {} : { largestCritical: amounts(v.largestCritical) }),
+    ...(v.criticalAsked === undefined ? {} : { criticalAsked: amounts(v.criticalAsked) }),
   };
 }
 

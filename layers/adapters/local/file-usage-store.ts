@@ -110,7 +110,7 @@ const RequestStatsSchema = z.object({
   requested: AmountsSchema,
   amountSeconds: AmountsSchema,
   granted: AmountsSchema,
-  largestCritical: AmountsSchema.optional(),
+  criticalAsked: AmountsSchema.optional(),
 });
 
 const UsageRecordSchema = z.object({

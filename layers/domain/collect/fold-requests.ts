@@ -1,4 +1,4 @@
-import { type Amounts, addAmounts, maxAmounts, scaleAmounts } from "../resources.js";
+import { type Amounts, addAmounts, scaleAmounts } from "../resources.js";
 import { intervalStartOf } from "../time.js";
 import type { RequestLogEntry, RequestStats, UsageRecord } from "../usage.js";
 import { type CollectWindow, inWindow } from "./collect-window.js";
@@ -39,15 +39,15 @@ export function requestKey(userId: string, pool: string, intervalStart: number):
  * Adds one request to an interval's stats: `count` + 1, `requested` + amounts,
  * `amountSeconds` + amounts × durationSeconds, and `granted` + amounts when the outcome
  * committed capacity (grant now, or delay to a later start). Offers and rejections commit
- * nothing for the request as asked. A critical request also raises `largestCritical` to its
- * amounts, whatever the outcome (a rejected critical request is the one the plan most missed).
+ * nothing for the request as asked. A critical request also adds its amounts to `criticalAsked`,
+ * whatever the outcome (a rejected critical request is the one the plan most missed).
  */
 export function addRequest(stats: RequestStats, entry: RequestLogEntry): RequestStats {
   const committed = entry.outcome === "grant" || entry.outcome === "delay";
-  const largestCritical: Amounts | undefined =
+  const criticalAsked: Amounts | undefined =
     entry.criticality === "critical"
-      ? maxAmounts(stats.largestCritical ?? {}, entry.amounts)
-      : stats.largestCritical;
+      ? addAmounts(stats.criticalAsked ?? {}, entry.amounts)
+      : stats.criticalAsked;
   return {
     count: stats.count + 1,
     requested: addAmounts(stats.requested, entry.amounts),
@@ -56,7 +56,7 @@ export function addRequest(stats: RequestStats, entry: RequestLogEntry): Request
       scaleAmounts(entry.amounts, entry.durationSeconds),
     ),
     granted: committed ? addAmounts(stats.granted, entry.amounts) : stats.granted,
-    ...(largestCritical ? { largestCritical } : {}),
+    ...(criticalAsked ? { criticalAsked } : {}),
   };
 }
 

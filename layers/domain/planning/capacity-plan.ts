@@ -33,12 +33,14 @@ import { intervalStartOf } from "../time.js";
  *    sum of the users' footprints, each × (1 + its tier's headroom) — said in the reason.
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
- * 2b. Room for a critical request: demand is never below what admitted requests hold
- *    (`committed`) plus the largest single critical request any user of the pool sent recently
- *    (`criticalPeak`, remembered for `forecast.criticalPeakDays` after the user's last critical
- *    request; within the user's cap). Critical requests may not wait, and they come in lumps
- *    (one pod, one instance) that a forecast of the pool's total smooths away; without this room
- *    a quiet pool is planned down to where the next critical request cannot fit.
+ * 2b. Room for a critical burst: demand is never below what admitted requests hold
+ *    (`committed`) plus the largest critical burst any one user of the pool sent recently
+ *    (`criticalPeak`: the most its critical requests asked within one provisioning lag plus an
+ *    interval, remembered for `forecast.criticalPeakDays` after its last critical request; within
+ *    the user's cap). Critical requests may not wait, and they come in lumps (a few pods, an
+ *    instance) that a forecast of the pool's total smooths away; without this room a quiet pool is
+ *    planned down to where the next critical request cannot fit, and capacity added once a burst
+ *    is admitted serves only a lag later.
  * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
  *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
  *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
@@ -95,7 +97,7 @@ export interface UserFootprint {
    * an upper quantile is above the mean for every noisy user, burst or not.
    */
   readonly expected?: Partial<Record<Resource, readonly number[]>>;
-  /** The most one critical request of the user asked recently, per resource (rule 2b). */
+  /** The largest critical burst of the user recently, per resource (rule 2b). */
   readonly criticalPeak?: Amounts;
 }
 
@@ -362,7 +364,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     }
     if (roomed > 0) {
       sourceNotes.push(
-        `${r}: raised in ${roomed} interval(s) to what admitted requests hold plus room for one critical request of ${fmt(room.amount)} (the largest ${room.userId} sent recently)`,
+        `${r}: raised in ${roomed} interval(s) to what admitted requests hold plus room for a critical burst of ${fmt(room.amount)} (the largest ${room.userId} sent recently)`,
       );
     }
     demand.set(r, values);

@@ -141,14 +141,14 @@ describe("forecastUsers", () => {
     expect((await forecasts.getUserForecast("cpu", "acme"))?.limits).toBeUndefined();
   });
 
-  it("carries the largest critical request of the history it read on the forecast, for the plan's room", async () => {
+  it("carries the largest critical burst of the history it read on the forecast, for the plan's room", async () => {
     const { deps, forecasts, usage } = await setup(new RecordingModel());
-    const stats = (largestCritical?: { vcpu: number; memoryGiB?: number }) => ({
+    const stats = (criticalAsked?: { vcpu: number; memoryGiB?: number }) => ({
       count: 1,
       requested: { vcpu: 1 },
       amountSeconds: { vcpu: 60 },
       granted: { vcpu: 1 },
-      ...(largestCritical ? { largestCritical } : {}),
+      ...(criticalAsked ? { criticalAsked } : {}),
     });
     await usage.putUsage([
       {
@@ -157,6 +157,14 @@ describe("forecastUsers", () => {
         intervalStart: END - 10 * INTERVAL,
         usage: { vcpu: 8 },
         requests: stats({ vcpu: 12.5, memoryGiB: 4 }),
+      },
+      // The interval before, within the cpu pool's lag (180 s) plus one interval: the same burst.
+      {
+        userId: "acme",
+        pool: "cpu",
+        intervalStart: END - 11 * INTERVAL,
+        usage: { vcpu: 8 },
+        requests: stats({ vcpu: 2 }),
       },
       {
         userId: "acme",
@@ -183,7 +191,7 @@ describe("forecastUsers", () => {
     ]);
     await forecastUsers(deps, { time: TIME, shard: 0 });
     expect((await forecasts.getUserForecast("cpu", "acme"))?.criticalPeak).toEqual({
-      amounts: { vcpu: 12.5, memoryGiB: 64 },
+      amounts: { vcpu: 14.5, memoryGiB: 64 },
       lastSeenAt: END - 10 * INTERVAL,
     });
     expect(await forecasts.getUserForecast("cpu", "globex")).not.toHaveProperty("criticalPeak");

@@ -47,7 +47,7 @@ describe("foldRequests", () => {
     });
   });
 
-  it("keeps, per resource, the most one critical request asked, whatever its outcome", () => {
+  it("sums, per resource, what critical requests asked, whatever their outcome", () => {
     const folded = foldRequests(
       [
         entry({ amounts: { vcpu: 20, memoryGiB: 4 }, criticality: "normal" }),
@@ -59,15 +59,15 @@ describe("foldRequests", () => {
       window,
       pools,
     );
-    expect(folded.byKey.get(requestKey("acme", "cpu", T))?.stats.largestCritical).toEqual({
-      vcpu: 12.5,
-      memoryGiB: 64,
+    expect(folded.byKey.get(requestKey("acme", "cpu", T))?.stats.criticalAsked).toEqual({
+      vcpu: 15.5,
+      memoryGiB: 72,
     });
-    expect(folded.byKey.get(requestKey("globex", "cpu", T))?.stats.largestCritical).toEqual({
+    expect(folded.byKey.get(requestKey("globex", "cpu", T))?.stats.criticalAsked).toEqual({
       vcpu: 1,
     });
     expect(folded.byKey.get(requestKey("initech", "cpu", T))?.stats).not.toHaveProperty(
-      "largestCritical",
+      "criticalAsked",
     );
   });
 

@@ -107,7 +107,7 @@ describe("planPool demand", () => {
     // Nothing held later: the room alone, even where the forecast (2 × 1.2 = 2.4) plans less.
     expect(plan.intervals[5]?.demand.vcpu).toBe(12.5);
     expect(plan.intervals[0]?.reason).toContain(
-      "room for one critical request of 12.5 (the largest ls sent recently)",
+      "room for a critical burst of 12.5 (the largest ls sent recently)",
     );
   });
 
