@@ -221,7 +221,7 @@ export async function replayTrace(
           fans = result.fans;
           policyChanges = result.policyChanges;
           const n = policyChanges.length;
-          shaperNote = `  shaper         ${n} tier policy change${n === 1 ? "" : "s"} by the daily Adapt step; pipeline ${result.run.wallSeconds.toFixed(1)} s`;
+          shaperNote = `  shaper         ${n} tier policy change${n === 1 ? "" : "s"} by the daily Adapt step; pipeline ${result.run.wallSeconds.toFixed(1)} s (${stageList(result.run.stageSeconds)})`;
         } finally {
           bar?.stop();
         }
@@ -332,4 +332,11 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, text);
   await rename(temporary, path);
+}
+
+/** "collect 1.2 s, forecastUsers 30.1 s, …" from a replay's stage times. */
+function stageList(stageSeconds: Readonly<Record<string, number>> | undefined): string {
+  return Object.entries(stageSeconds ?? {})
+    .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`)
+    .join(", ");
 }

@@ -232,6 +232,7 @@ async function predict(
     }
     if (sampleCount > 0) prediction.samples = forecast.quantiles.slice(keys.length);
     if (forecast.state !== undefined) prediction.state = forecast.state;
+    if (forecast.origin?.how === "resumed") prediction.resumed = true;
     return prediction;
   });
 }

@@ -28,6 +28,12 @@ export interface ForecastOutput {
   readonly quantiles: Record<string, number[]>;
   /** The series' state to give back with its next forecast (opaque; absent if the model keeps none). */
   readonly state?: unknown;
+  /**
+   * True when the model continued the instance's `state` over the new values instead of refitting:
+   * it read nothing before the state's origin (`modelStateOrigin`), so a caller that sent only the
+   * values from there on has its answer; otherwise it should send the whole history again.
+   */
+  readonly resumed?: boolean;
 }
 
 export interface ModelIdentity {

@@ -13,12 +13,14 @@ import {
   totalError,
   weightedQuantileLoss,
 } from "../domain/forecasting/forecast-error.js";
+import { modelStateOrigin } from "../domain/forecasting/series-model.js";
 import {
   buildUsageSeries,
   type GridSeries,
   gridFromFirstRecord,
 } from "../domain/forecasting/usage-series.js";
 import { type Amounts, addAmounts, maxAmounts, type Resource } from "../domain/resources.js";
+import { intervalStartOf } from "../domain/time.js";
 import type { UsageRecord } from "../domain/usage.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { ForecastInstance, ForecastModel } from "../ports/forecast-model.js";
@@ -88,6 +90,11 @@ export interface ForecastUsersResult {
   readonly statesWritten: number;
   /** State store reads or writes that failed (the series were refitted; nothing else changed). */
   readonly stateErrors: number;
+  /**
+   * User-pools whose usage was read again over the whole window because the model refitted
+   * series sent only from their states' origin (see `readUserPool`).
+   */
+  readonly rereads: number;
   readonly errorByTier: Readonly<Record<string, ForecastErrorSummary>>;
   /** wQL over every scored point of the shard; absent when nothing could be scored. */
   readonly wql?: number;
@@ -105,6 +112,8 @@ interface UserPoolWork {
   readonly coldStart: boolean;
   /** The model states stored for this user's series in the pool. */
   readonly states?: SeriesStates;
+  /** True when the series hold only the intervals since the states' origin ("since-states"). */
+  readonly partial?: boolean;
 }
 
 /**
@@ -132,18 +141,37 @@ export async function forecastUsers(
   const forecaster = new FallbackForecaster(deps.primaryModel(config), deps.fallbackModel);
   const tally = new ShardTally();
   for await (const page of deps.userRegistry.listUsersInShard(input.shard, config.shardCount)) {
-    const work = (
-      await mapConcurrently(page, deps.readConcurrency ?? 16, (user) =>
-        readUser(deps, config, run, user, () => {
-          tally.counts.stateErrors++;
-        }),
+    const onStateError = () => {
+      tally.counts.stateErrors++;
+    };
+    const concurrency = deps.readConcurrency ?? 16;
+    const ask = (work: readonly UserPoolWork[]) =>
+      mapConcurrently(
+        batchGroups(work, (w) => w.resources.length, config.forecast.batchSize),
+        deps.batchConcurrency ?? 4,
+        async (batch) => {
+          const instances = batch.flatMap((w) => instancesOf(config, run, w));
+          return { batch, answer: await forecaster.forecast(instances, forecastOptions(config)) };
+        },
+      );
+    const pairs = page.flatMap((user) => userPools(user, config).map((pool) => ({ user, pool })));
+    const firstRead = (
+      await mapConcurrently(pairs, concurrency, ({ user, pool }) =>
+        readUserPool(deps, config, run, user, pool, onStateError, "since-states"),
       )
-    ).flat();
-    const batches = batchGroups(work, (w) => w.resources.length, config.forecast.batchSize);
-    const answered = await mapConcurrently(batches, deps.batchConcurrency ?? 4, async (batch) => {
-      const instances = batch.flatMap((w) => instancesOf(config, run, w));
-      return { batch, answer: await forecaster.forecast(instances, forecastOptions(config)) };
-    });
+    ).flatMap((w) => (w ? [w] : []));
+    const firstAnswers = await ask(firstRead);
+    // Series sent from their states' origin only, which the model refitted instead of resuming
+    // (a new model version, a state it could not read): sent again with their whole window.
+    const { kept, redo } = splitNotResumed(firstAnswers);
+    const reread = (
+      await mapConcurrently(redo, concurrency, (w) =>
+        readUserPool(deps, config, run, w.user, w.pool, onStateError, "whole-window"),
+      )
+    ).flatMap((w) => (w ? [w] : []));
+    const answered = [...kept, ...(reread.length > 0 ? await ask(reread) : [])];
+    const work = answered.flatMap(({ batch }) => batch);
+    tally.counts.rereads += reread.length;
     const forecasts = applyCohortColdStarts(
       answered.flatMap(({ batch, answer }) => assemble(config, run, batch, answer)),
     );
@@ -171,6 +199,7 @@ class ShardTally {
     batches: 0,
     fallbackBatches: 0,
     scoredPoints: 0,
+    rereads: 0,
   };
 
   addPage(
@@ -290,43 +319,131 @@ async function readStates(
   }
 }
 
-async function readUser(
+/**
+ * How much usage `readUserPool` reads: "since-states" reads only from where the series' stored
+ * model states stand (when every series of the pool has one and it lies inside the window; the
+ * model resumes from there and reads nothing before), "whole-window" the run's whole history.
+ */
+type ReadExtent = "since-states" | "whole-window";
+
+/**
+ * Reads one user's pool for the run: its usage, the forecast being replaced (scored against the
+ * actuals that arrived) and the series' model states. With "since-states", a pool whose series
+ * all carry a state is read from the earliest of the states' origins and the replaced forecast's
+ * start, less one critical-burst window (so bursts straddling it are summed whole): a handful of
+ * intervals instead of a week — unless nothing was observed in them, when the whole window is
+ * read after all (whether the user is a cold start depends on the whole window).
+ *
+ * @returns the work, or undefined when the pool is not configured
+ */
+async function readUserPool(
   deps: ForecastUsersDeps,
   config: ShaperConfig,
   run: RunWindow,
   user: User,
+  pool: string,
   onStateError: () => void,
-): Promise<UserPoolWork[]> {
-  const work: UserPoolWork[] = [];
-  for (const pool of userPools(user, config)) {
-    const poolConfig = config.pools[pool];
-    if (!poolConfig) continue;
-    const resources = poolResources(poolConfig);
-    const [records, previous, states] = await Promise.all([
-      deps.usageStore.getUsage(user.userId, pool, run.grid.from, run.grid.to),
-      deps.forecastStore.getUserForecast(pool, user.userId),
-      readStates(deps.stateStore, user.userId, pool, onStateError),
-    ]);
-    const series = buildUsageSeries(records, resources, gridFromFirstRecord(records, run.grid));
-    const criticalPeak = criticalPeakOf(
-      records,
-      previous?.criticalPeak,
-      run.windowEnd,
-      config.forecast.criticalPeakDays,
-      poolConfig.provisioningLagSeconds + run.grid.intervalSeconds,
-    );
-    work.push({
-      user,
-      pool,
-      resources,
-      series,
-      ...(criticalPeak ? { criticalPeak } : {}),
-      previousError: errorOfPrevious(previous, series, run),
-      coldStart: resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false)),
-      ...(states ? { states } : {}),
-    });
+  extent: ReadExtent,
+): Promise<UserPoolWork | undefined> {
+  const poolConfig = config.pools[pool];
+  if (!poolConfig) return undefined;
+  const resources = poolResources(poolConfig);
+  const burstSeconds = poolConfig.provisioningLagSeconds + run.grid.intervalSeconds;
+  const [previous, states] = await Promise.all([
+    deps.forecastStore.getUserForecast(pool, user.userId),
+    readStates(deps.stateStore, user.userId, pool, onStateError),
+  ]);
+  const since =
+    extent === "since-states"
+      ? readStart(states, resources, previous, run, burstSeconds)
+      : undefined;
+  let grid = since === undefined ? run.grid : { ...run.grid, from: since };
+  let records = await deps.usageStore.getUsage(user.userId, pool, grid.from, grid.to);
+  let series = buildUsageSeries(records, resources, gridFromFirstRecord(records, grid));
+  const observed = () => resources.some((r) => series[r]?.target.some(Number.isFinite) ?? false);
+  if (since !== undefined && !observed()) {
+    grid = run.grid;
+    records = await deps.usageStore.getUsage(user.userId, pool, grid.from, grid.to);
+    series = buildUsageSeries(records, resources, gridFromFirstRecord(records, grid));
   }
-  return work;
+  const criticalPeak = criticalPeakOf(
+    records,
+    previous?.criticalPeak,
+    run.windowEnd,
+    config.forecast.criticalPeakDays,
+    burstSeconds,
+  );
+  return {
+    user,
+    pool,
+    resources,
+    series,
+    ...(criticalPeak ? { criticalPeak } : {}),
+    previousError: errorOfPrevious(previous, series, run),
+    coldStart: !observed(),
+    ...(states ? { states } : {}),
+    ...(grid !== run.grid ? { partial: true } : {}),
+  };
+}
+
+/**
+ * Where a "since-states" read starts: the earliest of the series' state origins and the replaced
+ * forecast's start, less `burstSeconds`; undefined (read the whole window) when a series has no
+ * state of the model, there is no forecast to replace, or that start is not inside the window.
+ */
+function readStart(
+  states: SeriesStates | undefined,
+  resources: readonly Resource[],
+  previous: Forecast | undefined,
+  run: RunWindow,
+  burstSeconds: number,
+): number | undefined {
+  if (!states || !previous) return undefined;
+  let from = previous.start;
+  for (const resource of resources) {
+    const origin = modelStateOrigin(states[resource]);
+    if (origin === undefined) return undefined;
+    from = Math.min(from, origin);
+  }
+  from = intervalStartOf(from - burstSeconds, run.grid.intervalSeconds);
+  return from > run.grid.from && from < run.grid.to ? from : undefined;
+}
+
+/**
+ * Splits the answers of a run's first pass: batches stay as answered, except that user-pools read
+ * from their states' origin ("since-states") with a series the model did not resume are taken
+ * out (with their outputs) to be read and asked again over the whole window.
+ */
+function splitNotResumed(answered: readonly AnsweredBatch[]): {
+  kept: AnsweredBatch[];
+  redo: UserPoolWork[];
+} {
+  const kept: AnsweredBatch[] = [];
+  const redo: UserPoolWork[] = [];
+  for (const { batch, answer } of answered) {
+    const keptWork: UserPoolWork[] = [];
+    const keptOutputs: ModelAnswer["outputs"][number][] = [];
+    let next = 0;
+    for (const work of batch) {
+      const outputs = answer.outputs.slice(next, next + work.resources.length);
+      next += work.resources.length;
+      if (work.partial && !outputs.every((o) => o.resumed === true)) {
+        redo.push(work);
+      } else {
+        keptWork.push(work);
+        keptOutputs.push(...outputs);
+      }
+    }
+    if (keptWork.length === batch.length) kept.push({ batch, answer });
+    else if (keptWork.length > 0)
+      kept.push({ batch: keptWork, answer: { ...answer, outputs: keptOutputs } });
+  }
+  return { kept, redo };
+}
+
+interface AnsweredBatch {
+  readonly batch: readonly UserPoolWork[];
+  readonly answer: ModelAnswer;
 }
 
 /**

@@ -228,10 +228,11 @@ export async function runShaperReplay(
   const policyChanges: ReplayPolicyChange[] = [];
   const span = trace.end - first;
 
+  const stages = new StageTimes();
   const settle = async (arrival: Arrival) => {
     const request = trace.requests[arrival.index] as ReplayRequest;
     clock.set(arrival.at);
-    const record = await admitRequest(admissionDeps, arrival.body);
+    const record = await stages.time("admit", () => admitRequest(admissionDeps, arrival.body));
     const decision = record.decision;
     const origin = arrival.followUpOf ?? request.arrival;
     if (decision.outcome === "grant" || decision.outcome === "delay") {
@@ -282,29 +283,39 @@ export async function runShaperReplay(
 
   for (let t = first; t < trace.end; t += interval) {
     clock.set(t);
-    for (let shard = 0; shard < config.shardCount; shard++)
-      await collectShard(collectDeps, { time: t, shard });
-    await collectPools(collectDeps, { time: t });
-    for (let shard = 0; shard < config.shardCount; shard++)
-      await forecastUsers(forecastDeps, { time: t, shard });
-    await forecastPools({ ...forecastDeps, events }, { time: t });
-    await planCapacity(
-      { config: configSource, policies, forecasts, users, scaler: cluster, plans, admissions },
-      { time: t },
+    await stages.time("collect", async () => {
+      for (let shard = 0; shard < config.shardCount; shard++)
+        await collectShard(collectDeps, { time: t, shard });
+      await collectPools(collectDeps, { time: t });
+    });
+    await stages.time("forecastUsers", async () => {
+      for (let shard = 0; shard < config.shardCount; shard++)
+        await forecastUsers(forecastDeps, { time: t, shard });
+    });
+    await stages.time("forecastPools", () =>
+      forecastPools({ ...forecastDeps, events }, { time: t }),
+    );
+    await stages.time("plan", () =>
+      planCapacity(
+        { config: configSource, policies, forecasts, users, scaler: cluster, plans, admissions },
+        { time: t },
+      ),
     );
     // The retrain flow runs daily at 03:17 UTC (infra/constructs/retrain-flow.ts); its Adapt
     // step moves each tier's quantile and headroom from the day's outcomes, within bounds.
     if ((t + interval - ADAPT_AT_SECOND_OF_DAY) % 86_400 < interval && t - first >= 86_400) {
-      const adapted = await adaptPolicies(
-        {
-          configSource,
-          forecastStore: forecasts,
-          requestLog: admissions,
-          usageStore,
-          policyStore: policies,
-          clock,
-        },
-        { time: new Date(t * 1000).toISOString() },
+      const adapted = await stages.time("adapt", () =>
+        adaptPolicies(
+          {
+            configSource,
+            forecastStore: forecasts,
+            requestLog: admissions,
+            usageStore,
+            policyStore: policies,
+            clock,
+          },
+          { time: new Date(t * 1000).toISOString() },
+        ),
       );
       for (const c of adapted.changes)
         policyChanges.push({ at: c.at, tier: c.tier, cause: c.cause });
@@ -353,11 +364,33 @@ export async function runShaperReplay(
       capacity: cluster.curves(),
       scalingActions: cluster.scalingActions(),
       wallSeconds: (performance.now() - started) / 1000,
+      stageSeconds: stages.seconds(),
     },
     fans: fanSnapshot ?? [],
     config,
     policyChanges,
   };
+}
+
+/** Wall time spent in each pipeline stage of the replay, summed over its intervals. */
+class StageTimes {
+  private readonly ms = new Map<string, number>();
+
+  async time<T>(stage: string, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.ms.set(stage, (this.ms.get(stage) ?? 0) + performance.now() - start);
+    }
+  }
+
+  /** Seconds per stage, rounded to 0.1 s. */
+  seconds(): Record<string, number> {
+    return Object.fromEntries(
+      [...this.ms].map(([stage, ms]) => [stage, Math.round(ms / 100) / 10]),
+    );
+  }
 }
 
 function insertSorted(queue: Arrival[], arrival: Arrival): void {

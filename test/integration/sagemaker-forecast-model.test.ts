@@ -62,6 +62,21 @@ describe("SageMakerForecastModel against the model server", () => {
     expect(outputs[1]?.mean).toEqual(new Array(12).fill(0));
   });
 
+  it("passes each series' state through and says when the model resumed from one", async () => {
+    const model = modelAt(undefined);
+    const history = Array.from({ length: 600 }, (_, t) => 10 + Math.sin((2 * Math.PI * t) / 288));
+    const [first] = await model.forecast([{ start: T, target: history }], options);
+    expect(first?.state).toBeDefined();
+    expect(first?.resumed).toBeUndefined();
+    // Only the value after the state's origin, with the state: resumed.
+    const [next] = await model.forecast(
+      [{ start: T + 600 * 300, target: [10], state: first?.state }],
+      options,
+    );
+    expect(next?.resumed).toBe(true);
+    expect(next?.mean).toHaveLength(12);
+  });
+
   it("cuts answers longer than the horizon and refuses shorter ones", async () => {
     const model = modelAt(undefined);
     const [short] = await model.forecast(instances, { ...options, predictionLength: 3 });

@@ -86,6 +86,7 @@ export class InProcessForecastModel implements ForecastModel {
         Object.fromEntries(options.quantiles.map((q, i) => [quantileKey(q), f.quantiles[i] ?? []])),
       ),
       ...(f.state === undefined ? {} : { state: f.state }),
+      ...(f.origin?.how === "resumed" ? { resumed: true } : {}),
     }));
   }
 }

@@ -203,6 +203,7 @@ export class SageMakerForecastModel implements ForecastModel {
       mean: cut(prediction.mean),
       quantiles,
       ...(prediction.state === undefined ? {} : { state: prediction.state }),
+      ...(prediction.resumed ? { resumed: true } : {}),
     };
   }
 

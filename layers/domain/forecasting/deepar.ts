@@ -130,6 +130,11 @@ export const DeepArPredictionSchema = z.object({
   samples: z.array(FiniteArraySchema).optional(),
   /** shaper's extension: the series' state to send back next time (opaque). */
   state: z.unknown().optional(),
+  /**
+   * shaper's extension: true when the model continued the state it was given over the new
+   * values instead of refitting, so the values before the state's origin were not needed.
+   */
+  resumed: z.boolean().optional(),
 });
 export type DeepArPrediction = z.infer<typeof DeepArPredictionSchema>;
 

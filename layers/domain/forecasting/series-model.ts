@@ -288,6 +288,23 @@ function saveState(forecaster: SeriesForecaster, tag: string): ModelState | unde
   }
 }
 
+/**
+ * Where a state this model returned stands: the epoch second of the first observation it has not
+ * absorbed (its forecasts started there). Resuming reads nothing before it, so a caller may send
+ * only the values from there on (and must send the whole history when the answer is not
+ * `resumed`). Reads the envelope only; says nothing about whether the state will resume.
+ *
+ * @param state what the model returned as a series' `state`
+ * @returns the origin, or undefined when `state` is not a state of the shaper model
+ */
+export function modelStateOrigin(state: unknown): number | undefined {
+  if (typeof state !== "object" || state === null) return undefined;
+  const forecaster = (state as Partial<ModelState>).forecaster;
+  if (typeof forecaster !== "object" || forecaster === null) return undefined;
+  const origin = (forecaster as { readonly originSeconds?: unknown }).originSeconds;
+  return typeof origin === "number" && Number.isFinite(origin) ? origin : undefined;
+}
+
 /** One forecast of a rolling-origin run: where it starts and what it said. */
 export interface OriginForecast {
   /** Index in the series of the first forecast step. */

@@ -36,6 +36,8 @@ export interface PolicyRun {
   /** Changes of each pool's desired task count. */
   readonly scalingActions: Readonly<Record<string, number>>;
   readonly wallSeconds: number;
+  /** Where the wall time went, by pipeline stage (shaper only: collect, forecast, plan, …). */
+  readonly stageSeconds?: Readonly<Record<string, number>>;
 }
 
 /** Appends a point to a task curve, merging equal neighbours and same-time updates. */

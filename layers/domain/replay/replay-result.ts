@@ -52,6 +52,8 @@ export interface PolicyResult extends ServiceMetrics, CapacityMetrics {
   readonly deniedReasons: readonly DeniedReason[];
   /** Seconds of wall time the policy took to replay. */
   readonly wallSeconds: number;
+  /** Where the wall time went, by pipeline stage (shaper only). */
+  readonly stageSeconds?: Readonly<Record<string, number>>;
 }
 
 /** One kind of denial: the reason with its numbers blanked, how often, and one example. */

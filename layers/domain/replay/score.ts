@@ -254,6 +254,7 @@ export function scoreRun(trace: ReplayTrace, run: PolicyRun): PolicyResult {
     byPool,
     deniedReasons: deniedReasons(trace, run, scored),
     wallSeconds: run.wallSeconds,
+    ...(run.stageSeconds ? { stageSeconds: run.stageSeconds } : {}),
   };
 }
 

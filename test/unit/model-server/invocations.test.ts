@@ -129,12 +129,16 @@ describe("model server invocations with the shaper model", () => {
       expect(response.status).toBe(200);
       return (
         JSON.parse(response.body) as {
-          predictions: { state?: { model: string; forecaster: { originSeconds: number } } }[];
+          predictions: {
+            state?: { model: string; forecaster: { originSeconds: number } };
+            resumed?: boolean;
+          }[];
         }
       ).predictions[0];
     };
     const first = await ask({ start: "2026-11-20 00:00:00", target });
     expect(first?.state?.model).toBe("shaper@t");
+    expect(first?.resumed).toBeUndefined();
     const start = Date.UTC(2026, 10, 20) / 1000;
     expect(first?.state?.forecaster.originSeconds).toBe(start + target.length * 3_600);
     const second = await ask({
@@ -143,5 +147,21 @@ describe("model server invocations with the shaper model", () => {
       state: first?.state,
     });
     expect(second?.state?.forecaster.originSeconds).toBe(start + (target.length + 1) * 3_600);
+    // It says it resumed, so a caller may send only the values from the state's origin on.
+    expect(second?.resumed).toBe(true);
+    const fromOrigin = await ask({
+      start: "2026-11-28 00:00:00",
+      target: [10],
+      state: first?.state,
+    });
+    expect(fromOrigin?.resumed).toBe(true);
+    expect(fromOrigin?.state).toEqual(second?.state);
+    // A state of another model is set aside and the series refitted: not resumed.
+    const foreign = await ask({
+      start: "2026-11-20 00:00:00",
+      target,
+      state: { ...first?.state, model: "shaper@old" },
+    });
+    expect(foreign?.resumed).toBeUndefined();
   });
 });

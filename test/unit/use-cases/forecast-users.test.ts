@@ -39,6 +39,25 @@ class RecordingModel implements ForecastModel {
   }
 }
 
+/** A usage store that records where each read starts. */
+class RecordingUsageStore extends InMemoryUsageStore {
+  constructor(private readonly reads: { userId: string; pool: string; from: number }[]) {
+    super();
+  }
+
+  override getUsage(userId: string, pool: string, from: number, to: number) {
+    this.reads.push({ userId, pool, from });
+    return super.getUsage(userId, pool, from, to);
+  }
+}
+
+/** A usage store whose every read starts at the beginning of time (a whole-window read). */
+class WideningUsageStore extends InMemoryUsageStore {
+  override getUsage(userId: string, pool: string, _from: number, to: number) {
+    return super.getUsage(userId, pool, 0, to);
+  }
+}
+
 /** An endpoint that is down. */
 class FailingModel implements ForecastModel {
   readonly identity = { model: "endpoint", modelVersion: "v9" };
@@ -68,10 +87,10 @@ interface Setup {
 async function setup(
   primary: ForecastModel,
   overrides: Parameters<typeof testConfig>[0] = {},
+  usage = new InMemoryUsageStore(),
 ): Promise<Setup> {
   const config = testConfig({ shardCount: 1, ...overrides });
   const users = config.users;
-  const usage = new InMemoryUsageStore();
   const records: UsageRecord[] = [];
   for (const userId of ["acme", "globex"]) {
     for (let i = 1; i <= 576; i++) {
@@ -411,5 +430,95 @@ describe("forecastUsers with a state store", () => {
     // One failed read per user and pool (7), one failed write per user and pool (7).
     expect(result.stateErrors).toBe(14);
     expect(await forecasts.getUserForecast("cpu", "acme")).toBeDefined();
+  });
+
+  it("reads only the intervals since the series' states once each has one, and forecasts as from the whole window", async () => {
+    // Two identical deployments; in the second, every usage read covers the whole window.
+    const reads: { userId: string; pool: string; from: number }[] = [];
+    const narrow = await setup(new RecordingModel(), {}, new RecordingUsageStore(reads));
+    const config = narrow.config;
+    const wide = await setup(new RecordingModel(), {}, new WideningUsageStore());
+    const runs = [
+      { deps: { ...narrow.deps, stateStore: new InMemoryForecastStateStore() }, s: narrow },
+      { deps: { ...wide.deps, stateStore: new InMemoryForecastStateStore() }, s: wide },
+    ];
+    const next = {
+      userId: "acme",
+      pool: "cpu",
+      intervalStart: END,
+      usage: { vcpu: 9, memoryGiB: 32 },
+    };
+    const results = [];
+    for (const { deps, s } of runs) {
+      await forecastUsers(deps, { time: TIME, shard: 0 });
+      await s.usage.putUsage([next]);
+      results.push(await forecastUsers(deps, { time: TIME + INTERVAL, shard: 0 }));
+    }
+    // The second run read acme's cpu from its states' origin (END) less the cpu pool's lag
+    // (180 s) and one interval, floored to an interval: two intervals, not the week.
+    const acmeReads = reads.filter((r) => r.userId === "acme" && r.pool === "cpu");
+    expect(acmeReads.map((r) => r.from)).toEqual([
+      END - config.historyIntervals * INTERVAL,
+      END - 2 * INTERVAL,
+    ]);
+    expect(results[0]?.rereads).toBe(0);
+    for (const userId of ["acme", "globex", "hooli"]) {
+      for (const pool of ["cpu", "gpu"]) {
+        const a = await narrow.forecasts.getUserForecast(pool, userId);
+        const b = await wide.forecasts.getUserForecast(pool, userId);
+        expect(a, `${userId} ${pool}`).toBeDefined();
+        expect(a).toEqual(b);
+      }
+    }
+    // hooli has never been observed: a cold start either way (its whole window was read).
+    expect((await narrow.forecasts.getUserForecast("cpu", "hooli"))?.coldStart).toBe(true);
+    expect(results[0]?.wql).toBe(results[1]?.wql);
+  });
+
+  it("sends a pool's whole window again when the model refits a series it was sent from its state", async () => {
+    const v9 = new InProcessForecastModel({ identity: { model: "endpoint", modelVersion: "v9" } });
+    const v10 = new InProcessForecastModel({
+      identity: { model: "endpoint", modelVersion: "v10" },
+    });
+    const { deps, usage, forecasts, config } = await setup(v9);
+    const stateStore = new InMemoryForecastStateStore();
+    await forecastUsers({ ...deps, stateStore }, { time: TIME, shard: 0 });
+    await usage.putUsage([
+      { userId: "acme", pool: "cpu", intervalStart: END, usage: { vcpu: 9, memoryGiB: 32 } },
+    ]);
+    // A retrain promoted v10: the v9 states are set aside and every series refitted.
+    const sent: ForecastInstance[][] = [];
+    const primary: ForecastModel = {
+      identity: v10.identity,
+      forecast: (instances, options) => {
+        sent.push([...instances]);
+        return v10.forecast(instances, options);
+      },
+    };
+    const second = await forecastUsers(
+      { ...deps, primaryModel: () => primary, stateStore },
+      { time: TIME + INTERVAL, shard: 0 },
+    );
+    // Every user-pool with observed usage was first sent from its states' origin, then again whole.
+    expect(second.rereads).toBeGreaterThan(0);
+    // acme's cpu series: 3 intervals from the states' origin, then the whole window.
+    const acmeCpu = sent.map((call) =>
+      call.filter((i) => i.cat?.[0] === 0 && i.target.at(-1) === 9),
+    );
+    expect(acmeCpu.map((call) => call.map((i) => i.target.length))).toEqual([
+      [3],
+      [config.historyIntervals],
+    ]);
+    const refitted = await forecasts.getUserForecast("cpu", "acme");
+    // The same forecast as a deployment that never had states, serving v10.
+    const fresh = await setup(v10);
+    await fresh.usage.putUsage([
+      { userId: "acme", pool: "cpu", intervalStart: END, usage: { vcpu: 9, memoryGiB: 32 } },
+    ]);
+    await forecastUsers(fresh.deps, { time: TIME + INTERVAL, shard: 0 });
+    expect(refitted?.byResource).toEqual(
+      (await fresh.forecasts.getUserForecast("cpu", "acme"))?.byResource,
+    );
+    expect(second.forecasts).toBe(7);
   });
 });
