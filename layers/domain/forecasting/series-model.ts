@@ -413,8 +413,15 @@ async function fitShaper(
 }
 
 function rowsOf(out: QuantileForecast, rowOf: readonly number[]): SeriesModelForecast {
-  const mean = Array.from(out.mean, clean);
-  return { mean, quantiles: rowOf.map((row) => Array.from(out.quantiles[row] ?? [], clean)) };
+  return { mean: cleaned(out.mean), quantiles: rowOf.map((row) => cleaned(out.quantiles[row])) };
+}
+
+/** A plain array of the values, each `clean`ed (a loop: `Array.from(typed, fn)` is far slower). */
+function cleaned(values: ArrayLike<number> | undefined): number[] {
+  const n = values?.length ?? 0;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = clean((values as ArrayLike<number>)[i] as number);
+  return out;
 }
 
 /** Non-negative; a NaN (which the method's tests rule out) becomes 0 rather than reach a plan. */
