@@ -27,7 +27,9 @@ export interface InProcessForecastModelOptions {
    * Keep each resumed series' forecaster alive between calls, like a warm endpoint container:
    * when a call gives back the very state object this model returned (a caller that keeps states
    * as objects, e.g. the replay's state store), the forecaster continues instead of decoding and
-   * restoring it. Forecasts and states are the same either way. @default false
+   * restoring it, and each state it hands out is written only if read (series-model.ts,
+   * `lazyState`). Forecasts and states are the same either way, except that a state given back
+   * after its forecaster was continued, never having been read, is refitted. @default false
    */
   readonly keepWarm?: boolean;
 }

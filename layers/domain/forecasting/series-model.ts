@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors.js";
 import {
   parseForecasterState,
   type RestoredForecaster,
@@ -29,7 +30,9 @@ import { forecastSeasonalNaive } from "./seasonal-naive.js";
  * Warm use (`WarmForecasters`): a caller that keeps the state objects it is given and hands the
  * very same object back next time (the in-process model of a replay) can let the model keep each
  * resumed forecaster alive between calls and continue it instead of decoding and restoring the
- * state — with the same forecasts and states, bit for bit.
+ * state — with the same forecasts and states, bit for bit. The states of kept forecasters are
+ * written only when read (`lazyState`): one given back after its forecaster was continued, never
+ * having been read, cannot be restored and its series is refitted.
  */
 
 /**
@@ -50,14 +53,22 @@ export class WarmForecasters {
     return this.taken;
   }
 
-  /** Remembers `forecaster` as the live form of `state` (the object handed out). */
-  keep(state: object, forecaster: RestoredForecaster): void {
+  /** Whether `keep` would keep this forecaster. */
+  keeps(forecaster: RestoredForecaster): boolean {
     // A forecaster's series grows by a step per call: past this, the next call restores afresh
     // (from a compact state) rather than keep an ever longer series.
-    if (forecaster.seriesLength <= MAX_WARM_SERIES_LENGTH) this.live.set(state, forecaster);
+    return forecaster.seriesLength <= MAX_WARM_SERIES_LENGTH;
   }
 
-  /** The live forecaster saved as exactly this state object, removed from the cache. */
+  /** Remembers `forecaster` as the live form of `state` (the object handed out). */
+  keep(state: object, forecaster: RestoredForecaster): void {
+    if (this.keeps(forecaster)) this.live.set(state, forecaster);
+  }
+
+  /**
+   * The live forecaster saved as exactly this state object, removed from the cache. A caller that
+   * continues it must `seal` the state first.
+   */
   take(state: unknown): RestoredForecaster | undefined {
     if (typeof state !== "object" || state === null) return undefined;
     const found = this.live.get(state);
@@ -67,6 +78,48 @@ export class WarmForecasters {
     }
     return found;
   }
+
+  /** Marks a state whose live forecaster is moving on: if lazy and unwritten, it never will be. */
+  seal(state: object): void {
+    sealLazy.get(state)?.();
+  }
+}
+
+/** For each lazy state handed out, what seals it (see `lazyState`). */
+const sealLazy = new WeakMap<object, () => void>();
+
+/**
+ * The state of a forecaster a `WarmForecasters` keeps, with its document written only when read:
+ * the next call usually continues the live forecaster and never reads it, and writing it (every
+ * error window, base64-encoded) was the largest cost of a warm call. Read before the live
+ * forecaster moves on — by JSON.stringify, a store that copies it, a restore — `forecaster` is
+ * exactly what `forecaster.state()` gives. Once the live forecaster has been taken to continue,
+ * an unwritten document can no longer be written: reading it throws, and a call given this state
+ * refits the series (as for any state it cannot read).
+ */
+function lazyState(tag: string, live: RestoredForecaster): ModelState {
+  let document: unknown;
+  let sealed = false;
+  const state = {
+    model: tag,
+    originSeconds: live.originSeconds,
+    get forecaster(): unknown {
+      if (document === undefined) {
+        if (sealed) {
+          throw new ValidationError(
+            "This state's forecaster was continued by a later call before its document was written; it cannot be restored. Refit the series.",
+            [{ field: "forecaster", message: "was never written" }],
+          );
+        }
+        document = live.state();
+      }
+      return document;
+    },
+  };
+  sealLazy.set(state, () => {
+    sealed = true;
+  });
+  return state;
 }
 
 /** Longest internal series (steps) a warm forecaster may hold: about 57 days of 5-minute steps. */
@@ -136,6 +189,8 @@ export interface SeriesModelForecast {
 /** The state a series carries between calls: the model version and the forecaster's state. */
 export interface ModelState {
   readonly model: string;
+  /** Where the forecaster stands (its `originSeconds`), readable without reading `forecaster`. */
+  readonly originSeconds?: number;
   readonly forecaster: unknown;
 }
 
@@ -234,12 +289,10 @@ function resumed(
   const live = warm?.take(envelope);
   if (live) {
     try {
-      if (
-        live.horizon >= predictionLength &&
-        live.quantiles.join() === levels.join() &&
-        live.continueOn(history)
-      ) {
-        return resumedWith(live, tag, rowOf, predictionLength, warm);
+      if (live.horizon >= predictionLength && live.quantiles.join() === levels.join()) {
+        // The live forecaster moves on: its state, if still unwritten, can no longer be written.
+        warm?.seal(envelope);
+        if (live.continueOn(history)) return resumedWith(live, tag, rowOf, predictionLength, warm);
       }
     } catch {
       // Whatever went wrong with the live forecaster, the state itself decides: restore it below.
@@ -273,7 +326,9 @@ function resumedWith(
 ): SeriesModelForecast {
   forecaster.advanceToEnd();
   const forecast = forecaster.forecast(predictionLength);
-  const state: ModelState = { model: tag, forecaster: forecaster.state() };
+  const state: ModelState = warm?.keeps(forecaster)
+    ? lazyState(tag, forecaster)
+    : { model: tag, originSeconds: forecaster.originSeconds, forecaster: forecaster.state() };
   warm?.keep(state, forecaster);
   return { ...rowsOf(forecast, rowOf), state, origin: { how: "resumed" } };
 }
@@ -282,7 +337,13 @@ function resumedWith(
 function saveState(forecaster: SeriesForecaster, tag: string): ModelState | undefined {
   try {
     const state = forecaster.state?.();
-    return state === undefined ? undefined : { model: tag, forecaster: state };
+    if (state === undefined) return undefined;
+    const originSeconds = documentOrigin(state);
+    return {
+      model: tag,
+      ...(originSeconds === undefined ? {} : { originSeconds }),
+      forecaster: state,
+    };
   } catch {
     return undefined;
   }
@@ -299,9 +360,15 @@ function saveState(forecaster: SeriesForecaster, tag: string): ModelState | unde
  */
 export function modelStateOrigin(state: unknown): number | undefined {
   if (typeof state !== "object" || state === null) return undefined;
-  const forecaster = (state as Partial<ModelState>).forecaster;
-  if (typeof forecaster !== "object" || forecaster === null) return undefined;
-  const origin = (forecaster as { readonly originSeconds?: unknown }).originSeconds;
+  const own = (state as Partial<ModelState>).originSeconds;
+  if (typeof own === "number" && Number.isFinite(own)) return own;
+  return documentOrigin((state as Partial<ModelState>).forecaster);
+}
+
+/** The `originSeconds` of a forecaster's state document, if it has a finite one. */
+function documentOrigin(document: unknown): number | undefined {
+  if (typeof document !== "object" || document === null) return undefined;
+  const origin = (document as { readonly originSeconds?: unknown }).originSeconds;
   return typeof origin === "number" && Number.isFinite(origin) ? origin : undefined;
 }
 

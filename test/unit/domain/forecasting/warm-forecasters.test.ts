@@ -70,9 +70,11 @@ describe("WarmForecasters", () => {
       warm,
     );
     const saved = restored.map((f) => f.state);
+    // Read (written) before their live forecasters move on, as a store that copies them would.
+    const copies = saved.map(viaJson);
     const next = await call([8 * DAY + 2, 8 * DAY + 2], saved, warm);
     expect(warm.hits).toBe(2);
-    const reference = await call([8 * DAY + 2, 8 * DAY + 2], saved.map(viaJson));
+    const reference = await call([8 * DAY + 2, 8 * DAY + 2], copies);
     expect(bytes(next)).toBe(bytes(reference));
 
     // The same call retried with the same (now consumed) states: restored, same answer.
@@ -100,6 +102,29 @@ describe("WarmForecasters", () => {
     const original = await call([8 * DAY + 3, 8 * DAY + 3], live, warm);
     expect(warm.hits).toBe(4);
     expect(bytes(original)).toBe(bytes(copied));
+  });
+
+  it("refits a state given back after its live forecaster moved on, when it was never read", async () => {
+    const warm = new WarmForecasters();
+    const fitted = await call([8 * DAY, 8 * DAY], [undefined, undefined], warm);
+    const restored = await call(
+      [8 * DAY + 1, 8 * DAY + 1],
+      fitted.map((f) => f.state),
+      warm,
+    );
+    const saved = restored.map((f) => f.state);
+    await call([8 * DAY + 2, 8 * DAY + 2], saved, warm);
+    expect(warm.hits).toBe(2);
+    // Warm states are written only when read; these never were, and their forecasters moved on.
+    expect(() => JSON.stringify(saved)).toThrow(/cannot be restored/);
+    const again = await call([8 * DAY + 2, 8 * DAY + 2], saved, warm);
+    expect(again.map((f) => f.origin?.how)).toEqual(["fitted", "fitted"]);
+    expect(again[0]?.origin).toMatchObject({
+      why: expect.stringMatching(/continued by a later call/),
+    });
+    // Refitted like a series given no state.
+    const fresh = await call([8 * DAY + 2, 8 * DAY + 2], [undefined, undefined]);
+    expect(again.map((f) => f.quantiles)).toEqual(fresh.map((f) => f.quantiles));
   });
 
   it("sets a live forecaster's state aside as a restore would: another model version, other levels", async () => {
