@@ -20,7 +20,9 @@ export function frozenCopy<T>(value: T): T {
   }
   // Typed arrays cannot be frozen: a copy, at least, is the store's own.
   if (ArrayBuffer.isView(value)) return structuredClone(value);
+  const source = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) copy[key] = frozenCopy(field);
+  // Keys, not entries: no [key, value] pair allocated per field.
+  for (const key of Object.keys(source)) copy[key] = frozenCopy(source[key]);
   return Object.freeze(copy) as T;
 }
