@@ -1,4 +1,4 @@
-import { poolResources, type ShaperConfig } from "../domain/config.js";
+import { type Pool, poolResources, type ShaperConfig } from "../domain/config.js";
 import type { Forecast, ForecastErrorSummary } from "../domain/forecast.js";
 import { batchGroups, tierCategory } from "../domain/forecasting/forecast-assembly.js";
 import {
@@ -7,7 +7,11 @@ import {
   totalError,
   weightedQuantileLoss,
 } from "../domain/forecasting/forecast-error.js";
-import { buildPoolUsageSeries, type GridSeries } from "../domain/forecasting/usage-series.js";
+import {
+  buildPoolUsageSeries,
+  type GridSeries,
+  type SeriesGrid,
+} from "../domain/forecasting/usage-series.js";
 import type { Resource } from "../domain/resources.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { EventPublisher } from "../ports/event-publisher.js";
@@ -17,11 +21,16 @@ import type { ForecastStore } from "../ports/forecast-store.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { FallbackForecaster, type ModelAnswer } from "./fallback-forecaster.js";
 import {
+  type AnsweredBatch,
   forecastOptions,
   forecastsOfAnswer,
+  insideWindow,
+  type RunWindow,
   runWindow,
   seriesInstances,
+  splitNotResumed,
   statesOfAnswer,
+  statesOrigin,
 } from "./forecast-run.js";
 
 /** The event the retrain flow is triggered by. */
@@ -98,6 +107,8 @@ interface PoolWork {
   readonly series: Partial<Record<Resource, GridSeries>>;
   readonly coldStart: boolean;
   readonly states?: SeriesStates;
+  /** True when the series hold only the intervals since the states' origin. */
+  readonly partial?: boolean;
 }
 
 /**
@@ -118,32 +129,39 @@ export async function forecastPools(
   const config = await deps.configSource.load();
   const run = runWindow(config, input.time);
   let stateErrors = 0;
-  const work = await Promise.all(
-    Object.entries(config.pools).map(async ([pool, poolConfig]): Promise<PoolWork> => {
-      const resources = poolResources(poolConfig);
-      const [partials, states] = await Promise.all([
-        deps.usageStore.getPoolUsagePartials(pool, run.grid.from, run.grid.to),
-        deps.stateStore?.getStates(poolSubject(pool), pool).catch(() => {
-          stateErrors++;
-          return undefined;
-        }),
-      ]);
-      const series = buildPoolUsageSeries(partials, resources, run.grid, config.shardCount);
-      const coldStart = resources.every((r) => !(series[r]?.target.some(Number.isFinite) ?? false));
-      return { pool, resources, series, coldStart, ...(states ? { states } : {}) };
-    }),
-  );
+  const onStateError = () => {
+    stateErrors++;
+  };
+  const pools = Object.keys(config.pools);
   const forecaster = new FallbackForecaster(deps.primaryModel(config), deps.fallbackModel);
+  const ask = async (work: readonly PoolWork[]): Promise<AnsweredBatch<PoolWork>[]> => {
+    const answered: AnsweredBatch<PoolWork>[] = [];
+    for (const batch of batchGroups(work, (w) => w.resources.length, config.forecast.batchSize)) {
+      const category = tierCategory(config, undefined);
+      const instances = batch.flatMap((w) =>
+        seriesInstances(w.series, w.resources, category, config.intervalSeconds, w.states),
+      );
+      answered.push({
+        batch,
+        answer: await forecaster.forecast(instances, forecastOptions(config)),
+      });
+    }
+    return answered;
+  };
+  const first = await Promise.all(
+    pools.map((pool) => readPool(deps, config, run, pool, onStateError, "since-states")),
+  );
+  // Pools sent from their states' origin only, which the model refitted: sent again whole.
+  const { kept, redo } = splitNotResumed(await ask(first));
+  const reread = await Promise.all(
+    redo.map((w) => readPool(deps, config, run, w.pool, onStateError, "whole-window")),
+  );
+  const answered = [...kept, ...(reread.length > 0 ? await ask(reread) : [])];
+  const work = answered.flatMap(({ batch }) => batch);
   const forecasts: Forecast[] = [];
   const fallbackReasons = new Set<string>();
   let fallbackBatches = 0;
-  const batches = batchGroups(work, (w) => w.resources.length, config.forecast.batchSize);
-  for (const batch of batches) {
-    const category = tierCategory(config, undefined);
-    const instances = batch.flatMap((w) =>
-      seriesInstances(w.series, w.resources, category, config.intervalSeconds, w.states),
-    );
-    const answer = await forecaster.forecast(instances, forecastOptions(config));
+  for (const { batch, answer } of answered) {
     if (deps.stateStore) stateErrors += await storePoolStates(deps.stateStore, batch, answer);
     if (answer.fallbackReason !== undefined) {
       fallbackBatches++;
@@ -167,12 +185,57 @@ export async function forecastPools(
     pools: work.length,
     series: work.reduce((n, w) => n + w.resources.length, 0),
     coldStartSeries: work.reduce((n, w) => n + (w.coldStart ? w.resources.length : 0), 0),
-    batches: batches.length,
+    batches: answered.length,
     fallbackBatches,
     fallbackReasons: [...fallbackReasons],
     stateErrors,
     error,
     published,
+  };
+}
+
+/**
+ * Reads one pool's aggregate series for the run, as `readUserPool` does a user's: with
+ * "since-states", only from where its series' model states stand when each has one (the model
+ * resumes from there), unless nothing was observed since (then the whole window, which decides
+ * a cold start); with "whole-window", the run's whole history.
+ */
+async function readPool(
+  deps: ForecastPoolsDeps,
+  config: ShaperConfig,
+  run: RunWindow,
+  pool: string,
+  onStateError: () => void,
+  extent: "since-states" | "whole-window",
+): Promise<PoolWork> {
+  const resources = poolResources(config.pools[pool] as Pool);
+  const states = await deps.stateStore?.getStates(poolSubject(pool), pool).catch(() => {
+    onStateError();
+    return undefined;
+  });
+  const origin = extent === "since-states" ? statesOrigin(states, resources) : undefined;
+  const since = origin === undefined ? undefined : insideWindow(origin, run);
+  const build = async (grid: SeriesGrid) =>
+    buildPoolUsageSeries(
+      await deps.usageStore.getPoolUsagePartials(pool, grid.from, grid.to),
+      resources,
+      grid,
+      config.shardCount,
+    );
+  let grid = since === undefined ? run.grid : { ...run.grid, from: since };
+  let series = await build(grid);
+  const observed = () => resources.some((r) => series[r]?.target.some(Number.isFinite) ?? false);
+  if (grid !== run.grid && !observed()) {
+    grid = run.grid;
+    series = await build(grid);
+  }
+  return {
+    pool,
+    resources,
+    series,
+    coldStart: !observed(),
+    ...(states ? { states } : {}),
+    ...(grid !== run.grid ? { partial: true } : {}),
   };
 }
 

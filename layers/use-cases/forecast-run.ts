@@ -2,6 +2,7 @@ import type { ShaperConfig } from "../domain/config.js";
 import type { Forecast, ResourceForecast } from "../domain/forecast.js";
 import { toResourceForecast } from "../domain/forecasting/forecast-assembly.js";
 import { forecastRunId } from "../domain/forecasting/forecast-error.js";
+import { modelStateOrigin } from "../domain/forecasting/series-model.js";
 import {
   type GridSeries,
   type SeriesGrid,
@@ -162,4 +163,64 @@ export function statesOfAnswer<W extends { readonly resources: readonly Resource
     if (Object.keys(states).length > 0) out.push({ work, states });
   }
   return out;
+}
+
+/**
+ * Where a user's or pool's series stand, all together: the earliest origin of their model states
+ * (`modelStateOrigin`); undefined when one of them has no state of the model.
+ */
+export function statesOrigin(
+  states: SeriesStates | undefined,
+  resources: readonly Resource[],
+): number | undefined {
+  if (!states) return undefined;
+  let from = Number.POSITIVE_INFINITY;
+  for (const resource of resources) {
+    const origin = modelStateOrigin(states[resource]);
+    if (origin === undefined) return undefined;
+    from = Math.min(from, origin);
+  }
+  return Number.isFinite(from) ? from : undefined;
+}
+
+/** `from` when it lies inside the run's history window (after its start), else undefined. */
+export function insideWindow(from: number, run: RunWindow): number | undefined {
+  return from > run.grid.from && from < run.grid.to ? from : undefined;
+}
+
+/** A batch of series groups and the model's answer for it. */
+export interface AnsweredBatch<W> {
+  readonly batch: readonly W[];
+  readonly answer: ModelAnswer;
+}
+
+/**
+ * Splits the answers of a run's first pass: batches stay as answered, except that groups whose
+ * history was read only from their states' origin (`partial`) with a series the model did not
+ * resume are taken out (with their outputs), to be read and asked again over the whole window.
+ */
+export function splitNotResumed<
+  W extends { readonly resources: readonly Resource[]; readonly partial?: boolean },
+>(answered: readonly AnsweredBatch<W>[]): { kept: AnsweredBatch<W>[]; redo: W[] } {
+  const kept: AnsweredBatch<W>[] = [];
+  const redo: W[] = [];
+  for (const { batch, answer } of answered) {
+    const keptWork: W[] = [];
+    const keptOutputs: ModelAnswer["outputs"][number][] = [];
+    let next = 0;
+    for (const work of batch) {
+      const outputs = answer.outputs.slice(next, next + work.resources.length);
+      next += work.resources.length;
+      if (work.partial && !outputs.every((o) => o.resumed === true)) {
+        redo.push(work);
+      } else {
+        keptWork.push(work);
+        keptOutputs.push(...outputs);
+      }
+    }
+    if (keptWork.length === batch.length) kept.push({ batch, answer });
+    else if (keptWork.length > 0)
+      kept.push({ batch: keptWork, answer: { ...answer, outputs: keptOutputs } });
+  }
+  return { kept, redo };
 }

@@ -13,7 +13,6 @@ import {
   totalError,
   weightedQuantileLoss,
 } from "../domain/forecasting/forecast-error.js";
-import { modelStateOrigin } from "../domain/forecasting/series-model.js";
 import {
   buildUsageSeries,
   type GridSeries,
@@ -32,11 +31,14 @@ import { FallbackForecaster, type ModelAnswer } from "./fallback-forecaster.js";
 import {
   forecastOptions,
   forecastsOfAnswer,
+  insideWindow,
   mapConcurrently,
   type RunWindow,
   runWindow,
   seriesInstances,
+  splitNotResumed,
   statesOfAnswer,
+  statesOrigin,
 } from "./forecast-run.js";
 
 /** What forecasting a shard needs. */
@@ -163,7 +165,7 @@ export async function forecastUsers(
     const firstAnswers = await ask(firstRead);
     // Series sent from their states' origin only, which the model refitted instead of resuming
     // (a new model version, a state it could not read): sent again with their whole window.
-    const { kept, redo } = splitNotResumed(firstAnswers);
+    const { kept, redo } = splitNotResumed<UserPoolWork>(firstAnswers);
     const reread = (
       await mapConcurrently(redo, concurrency, (w) =>
         readUserPool(deps, config, run, w.user, w.pool, onStateError, "whole-window"),
@@ -398,52 +400,12 @@ function readStart(
   run: RunWindow,
   burstSeconds: number,
 ): number | undefined {
-  if (!states || !previous) return undefined;
-  let from = previous.start;
-  for (const resource of resources) {
-    const origin = modelStateOrigin(states[resource]);
-    if (origin === undefined) return undefined;
-    from = Math.min(from, origin);
-  }
-  from = intervalStartOf(from - burstSeconds, run.grid.intervalSeconds);
-  return from > run.grid.from && from < run.grid.to ? from : undefined;
-}
-
-/**
- * Splits the answers of a run's first pass: batches stay as answered, except that user-pools read
- * from their states' origin ("since-states") with a series the model did not resume are taken
- * out (with their outputs) to be read and asked again over the whole window.
- */
-function splitNotResumed(answered: readonly AnsweredBatch[]): {
-  kept: AnsweredBatch[];
-  redo: UserPoolWork[];
-} {
-  const kept: AnsweredBatch[] = [];
-  const redo: UserPoolWork[] = [];
-  for (const { batch, answer } of answered) {
-    const keptWork: UserPoolWork[] = [];
-    const keptOutputs: ModelAnswer["outputs"][number][] = [];
-    let next = 0;
-    for (const work of batch) {
-      const outputs = answer.outputs.slice(next, next + work.resources.length);
-      next += work.resources.length;
-      if (work.partial && !outputs.every((o) => o.resumed === true)) {
-        redo.push(work);
-      } else {
-        keptWork.push(work);
-        keptOutputs.push(...outputs);
-      }
-    }
-    if (keptWork.length === batch.length) kept.push({ batch, answer });
-    else if (keptWork.length > 0)
-      kept.push({ batch: keptWork, answer: { ...answer, outputs: keptOutputs } });
-  }
-  return { kept, redo };
-}
-
-interface AnsweredBatch {
-  readonly batch: readonly UserPoolWork[];
-  readonly answer: ModelAnswer;
+  const origin = statesOrigin(states, resources);
+  if (origin === undefined || !previous) return undefined;
+  return insideWindow(
+    intervalStartOf(Math.min(origin, previous.start) - burstSeconds, run.grid.intervalSeconds),
+    run,
+  );
 }
 
 /**

@@ -210,6 +210,69 @@ describe("forecastPools with a state store", () => {
     expect(originOf((await states.getStates(poolSubject("cpu"), "cpu"))?.vcpu)).toBe(
       END + INTERVAL,
     );
+    // Only what arrived since the states' origin was read and sent for the cpu pool.
+    const cpu = sent.at(-1)?.filter((i) => i.target.some(Number.isFinite));
+    expect(cpu?.map((i) => [i.start, i.target])).toEqual([
+      [END, [24]],
+      [END, [80]],
+    ]);
+    expect(second.batches).toBe(1);
+  });
+
+  it("forecasts from the states' origin exactly as from the whole window, and refits whole", async () => {
+    const v1 = new InProcessForecastModel({ identity: { model: "endpoint", modelVersion: "v1" } });
+    const narrow = await setup(v1);
+    const wide = await setup(v1);
+    const widened = wide.usage;
+    const wholeReads: ForecastPoolsDeps["usageStore"] = Object.assign(Object.create(widened), {
+      getPoolUsagePartials: (pool: string, _from: number, to: number) =>
+        widened.getPoolUsagePartials(pool, 0, to),
+    });
+    const next = [0, 1].map((shard) => ({
+      pool: "cpu",
+      intervalStart: END,
+      shard,
+      usage: { vcpu: 14, memoryGiB: 41 },
+      reportingUsers: 2,
+      missingUsers: 0,
+    }));
+    for (const [s, usageStore] of [
+      [narrow, narrow.usage],
+      [wide, wholeReads],
+    ] as const) {
+      const stateStore = new InMemoryForecastStateStore();
+      await forecastPools({ ...s.deps, usageStore, stateStore }, { time: TIME });
+      await s.usage.putPoolUsagePartials(next);
+      await forecastPools({ ...s.deps, usageStore, stateStore }, { time: TIME + INTERVAL });
+    }
+    const a = await narrow.forecasts.getPoolForecast("cpu");
+    expect(a?.start).toBe(END + INTERVAL);
+    expect(a).toEqual(await wide.forecasts.getPoolForecast("cpu"));
+
+    // A new model version sets the states aside: the cpu pool is read and sent again whole.
+    const v2 = new InProcessForecastModel({ identity: { model: "endpoint", modelVersion: "v2" } });
+    const sent: ForecastInstance[][] = [];
+    const recording: ForecastModel = {
+      identity: v2.identity,
+      forecast: (instances, options) => {
+        sent.push([...instances]);
+        return v2.forecast(instances, options);
+      },
+    };
+    const stateStore = new InMemoryForecastStateStore();
+    await forecastPools({ ...narrow.deps, stateStore }, { time: TIME });
+    await forecastPools(
+      { ...narrow.deps, primaryModel: () => recording, stateStore },
+      { time: TIME + INTERVAL },
+    );
+    const cpuLengths = sent.map((call) =>
+      call.filter((i) => i.target.some(Number.isFinite)).map((i) => i.target.length),
+    );
+    // First from the states' origin (one interval each), then whole: 101 intervals.
+    expect(cpuLengths).toEqual([
+      [1, 1],
+      [101, 101],
+    ]);
   });
 
   it("still forecasts every pool when the state store fails, counting the failures", async () => {
