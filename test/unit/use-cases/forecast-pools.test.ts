@@ -22,6 +22,7 @@ import {
   REALERT_SECONDS,
 } from "../../../layers/use-cases/forecast-pools.js";
 import { testConfig } from "../../fixtures/config.js";
+import { recordingModel } from "../../helpers/recording-model.js";
 
 const INTERVAL = 300;
 const END = 1_795_813_200;
@@ -175,13 +176,7 @@ describe("forecastPools with a state store", () => {
       identity: { model: "endpoint", modelVersion: "v1" },
     });
     const sent: ForecastInstance[][] = [];
-    const recording: ForecastModel = {
-      identity: model.identity,
-      forecast: (instances, options) => {
-        sent.push([...instances]);
-        return model.forecast(instances, options);
-      },
-    };
+    const recording = recordingModel(model, sent);
     const { deps, usage } = await setup(recording);
     const states = new InMemoryForecastStateStore();
     const first = await forecastPools({ ...deps, stateStore: states }, { time: TIME });
@@ -252,13 +247,7 @@ describe("forecastPools with a state store", () => {
     // A new model version sets the states aside: the cpu pool is read and sent again whole.
     const v2 = new InProcessForecastModel({ identity: { model: "endpoint", modelVersion: "v2" } });
     const sent: ForecastInstance[][] = [];
-    const recording: ForecastModel = {
-      identity: v2.identity,
-      forecast: (instances, options) => {
-        sent.push([...instances]);
-        return v2.forecast(instances, options);
-      },
-    };
+    const recording = recordingModel(v2, sent);
     const stateStore = new InMemoryForecastStateStore();
     await forecastPools({ ...narrow.deps, stateStore }, { time: TIME });
     await forecastPools(

@@ -19,6 +19,7 @@ import type {
 } from "../../../layers/ports/forecast-model.js";
 import { type ForecastUsersDeps, forecastUsers } from "../../../layers/use-cases/forecast-users.js";
 import { testConfig } from "../../fixtures/config.js";
+import { recordingModel } from "../../helpers/recording-model.js";
 
 const INTERVAL = 300;
 const TIME = 1_795_813_337; // inside the interval starting 1_795_813_200
@@ -488,13 +489,7 @@ describe("forecastUsers with a state store", () => {
     ]);
     // A retrain promoted v10: the v9 states are set aside and every series refitted.
     const sent: ForecastInstance[][] = [];
-    const primary: ForecastModel = {
-      identity: v10.identity,
-      forecast: (instances, options) => {
-        sent.push([...instances]);
-        return v10.forecast(instances, options);
-      },
-    };
+    const primary = recordingModel(v10, sent);
     const second = await forecastUsers(
       { ...deps, primaryModel: () => primary, stateStore },
       { time: TIME + INTERVAL, shard: 0 },

@@ -40,6 +40,18 @@ async function call(ends: readonly number[], states: readonly unknown[], warm?: 
   );
 }
 
+/** Fits both series at day 8, then restores them one step later; the warm cache is kept. */
+async function fitThenRestore() {
+  const warm = new WarmForecasters();
+  const fitted = await call([8 * DAY, 8 * DAY], [undefined, undefined], warm);
+  const restored = await call(
+    [8 * DAY + 1, 8 * DAY + 1],
+    fitted.map((f) => f.state),
+    warm,
+  );
+  return { warm, fitted, restored };
+}
+
 describe("WarmForecasters", () => {
   it("continues live forecasters with exactly the forecasts and states of decoding each state", async () => {
     const warm = new WarmForecasters();
@@ -62,13 +74,7 @@ describe("WarmForecasters", () => {
   });
 
   it("restores a stale state, a retried call's state and a copy instead of using the live forecaster", async () => {
-    const warm = new WarmForecasters();
-    const fitted = await call([8 * DAY, 8 * DAY], [undefined, undefined], warm);
-    const restored = await call(
-      [8 * DAY + 1, 8 * DAY + 1],
-      fitted.map((f) => f.state),
-      warm,
-    );
+    const { warm, fitted, restored } = await fitThenRestore();
     const saved = restored.map((f) => f.state);
     // Read (written) before their live forecasters move on, as a store that copies them would.
     const copies = saved.map(viaJson);
@@ -105,13 +111,7 @@ describe("WarmForecasters", () => {
   });
 
   it("refits a state given back after its live forecaster moved on, when it was never read", async () => {
-    const warm = new WarmForecasters();
-    const fitted = await call([8 * DAY, 8 * DAY], [undefined, undefined], warm);
-    const restored = await call(
-      [8 * DAY + 1, 8 * DAY + 1],
-      fitted.map((f) => f.state),
-      warm,
-    );
+    const { warm, restored } = await fitThenRestore();
     const saved = restored.map((f) => f.state);
     await call([8 * DAY + 2, 8 * DAY + 2], saved, warm);
     expect(warm.hits).toBe(2);
@@ -128,13 +128,7 @@ describe("WarmForecasters", () => {
   });
 
   it("sets a live forecaster's state aside as a restore would: another model version, other levels", async () => {
-    const warm = new WarmForecasters();
-    const fitted = await call([8 * DAY, 8 * DAY], [undefined, undefined], warm);
-    const restored = await call(
-      [8 * DAY + 1, 8 * DAY + 1],
-      fitted.map((f) => f.state),
-      warm,
-    );
+    const { warm, restored } = await fitThenRestore();
     const [promoted] = await forecastWithModel(
       [{ ...window(series[0] ?? [], 8 * DAY + 2), state: restored[0]?.state }],
       SHAPER,
