@@ -171,6 +171,21 @@ describe.each(adapters)("ForecastStore contract: %s", (_name, make) => {
     ).toEqual({});
   });
 
+  it("sums error summaries written out of run order (a rerun of an older window)", async () => {
+    const store = make();
+    const base = runBase();
+    const [r0, r1, r2] = [base, base + 300, base + 600].map(forecastRunId) as [
+      string,
+      string,
+      string,
+    ];
+    await store.putErrorSummary(r2, 0, { premium: summary(7) });
+    await store.putErrorSummary(r0, 0, { premium: summary(2) });
+    await store.putErrorSummary(r1, 0, { premium: summary(4) });
+    expect((await store.getErrorSummaries(r0, r1)).premium?.points).toBe(6);
+    expect((await store.getErrorSummaries(r1, r2)).premium?.points).toBe(11);
+  });
+
   it("replaces a run and shard's error summary when it is written again (reruns)", async () => {
     const store = make();
     const run = forecastRunId(runBase());

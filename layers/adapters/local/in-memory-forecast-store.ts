@@ -18,7 +18,11 @@ export interface InMemoryForecastStoreOptions {
 export class InMemoryForecastStore implements ForecastStore {
   private readonly users = new Map<string, Forecast>();
   private readonly pools = new Map<string, Map<number, Forecast>>();
-  private readonly errors = new Map<string, Record<string, ForecastErrorSummary>>();
+  /** Per pool, the issue time of its latest forecast (so reading it does not scan the history). */
+  private readonly latestPool = new Map<string, number>();
+  /** Error summaries per run id, then per shard; run ids kept sorted in `runIds`. */
+  private readonly errors = new Map<string, Map<number, Record<string, ForecastErrorSummary>>>();
+  private readonly runIds: string[] = [];
   private readonly pageSize: number;
 
   constructor(options: InMemoryForecastStoreOptions = {}) {
@@ -31,6 +35,10 @@ export class InMemoryForecastStore implements ForecastStore {
         const byTime = this.pools.get(forecast.pool) ?? new Map<number, Forecast>();
         byTime.set(forecast.issuedAt, frozenCopy(forecast));
         this.pools.set(forecast.pool, byTime);
+        const latest = this.latestPool.get(forecast.pool);
+        if (latest === undefined || forecast.issuedAt > latest) {
+          this.latestPool.set(forecast.pool, forecast.issuedAt);
+        }
       } else {
         this.users.set(userKey(forecast.pool, forecast.userId), frozenCopy(forecast));
       }
@@ -51,10 +59,8 @@ export class InMemoryForecastStore implements ForecastStore {
   }
 
   async getPoolForecast(pool: string): Promise<Forecast | undefined> {
-    const byTime = this.pools.get(pool);
-    if (!byTime || byTime.size === 0) return undefined;
-    const latest = Math.max(...byTime.keys());
-    return byTime.get(latest);
+    const latest = this.latestPool.get(pool);
+    return latest === undefined ? undefined : this.pools.get(pool)?.get(latest);
   }
 
   async putErrorSummary(
@@ -62,7 +68,15 @@ export class InMemoryForecastStore implements ForecastStore {
     shard: number,
     byTier: Readonly<Record<string, ForecastErrorSummary>>,
   ): Promise<void> {
-    this.errors.set(errorKey(runId, shard), structuredClone({ ...byTier }));
+    let byShard = this.errors.get(runId);
+    if (!byShard) {
+      byShard = new Map();
+      this.errors.set(runId, byShard);
+      // Runs come in time order (append); a rerun of an older window is inserted in place.
+      const at = lowerBound(this.runIds, runId);
+      this.runIds.splice(at, 0, runId);
+    }
+    byShard.set(shard, structuredClone({ ...byTier }));
   }
 
   async getErrorSummaries(
@@ -70,10 +84,13 @@ export class InMemoryForecastStore implements ForecastStore {
     toRunId: string,
   ): Promise<Record<string, ForecastErrorSummary>> {
     const totals: Record<string, ForecastErrorSummary> = {};
-    for (const [key, byTier] of this.errors) {
-      const runId = key.slice(0, key.lastIndexOf("#"));
-      if (runId < fromRunId || runId > toRunId) continue;
-      for (const [tier, summary] of Object.entries(byTier)) accumulateError(totals, tier, summary);
+    for (let i = lowerBound(this.runIds, fromRunId); i < this.runIds.length; i++) {
+      const runId = this.runIds[i] as string;
+      if (runId > toRunId) break;
+      for (const byTier of this.errors.get(runId)?.values() ?? []) {
+        for (const [tier, summary] of Object.entries(byTier))
+          accumulateError(totals, tier, summary);
+      }
     }
     return totals;
   }
@@ -83,6 +100,14 @@ function userKey(pool: string, userId: string): string {
   return `${pool}\u0000${userId}`;
 }
 
-function errorKey(runId: string, shard: number): string {
-  return `${runId}#${shard}`;
+/** First index of sorted `values` whose value is not below `value`. */
+function lowerBound(values: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((values[mid] as string) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -6,10 +6,25 @@ export class InMemoryPlanStore implements PlanStore {
   private readonly plans = new Map<string, PoolPlan[]>();
 
   async putPlan(plan: PoolPlan): Promise<void> {
-    const list = (this.plans.get(plan.pool) ?? []).filter((p) => p.issuedAt !== plan.issuedAt);
-    list.push(structuredClone(plan));
-    list.sort((a, b) => a.issuedAt - b.issuedAt);
-    this.plans.set(plan.pool, list);
+    const copy = structuredClone(plan);
+    let list = this.plans.get(plan.pool);
+    if (!list) {
+      list = [];
+      this.plans.set(plan.pool, list);
+    }
+    // Plans come in time order: appending (or replacing the latest) keeps a put O(1) however
+    // long the history grows. Anything else takes the general path.
+    const last = list[list.length - 1];
+    if (last === undefined || last.issuedAt < plan.issuedAt) {
+      list.push(copy);
+    } else if (last.issuedAt === plan.issuedAt) {
+      list[list.length - 1] = copy;
+    } else {
+      const rest = list.filter((p) => p.issuedAt !== plan.issuedAt);
+      rest.push(copy);
+      rest.sort((x, y) => x.issuedAt - y.issuedAt);
+      this.plans.set(plan.pool, rest);
+    }
   }
 
   async getLatestPlan(pool: string): Promise<PoolPlan | undefined> {
