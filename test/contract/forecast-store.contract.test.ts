@@ -59,6 +59,15 @@ function runBase(): number {
   return 1_000_000_000 + Math.floor(Math.random() * 1e6) * 10_000;
 }
 
+/** Three consecutive run ids (5 minutes apart) from a fresh base, and that base. */
+function threeRuns(): { base: number; runs: [string, string, string] } {
+  const base = runBase();
+  return {
+    base,
+    runs: [base, base + 300, base + 600].map(forecastRunId) as [string, string, string],
+  };
+}
+
 const adapters: Array<[string, () => ForecastStore]> = [
   ["InMemoryForecastStore", () => new InMemoryForecastStore({ pageSize: 7 })],
   [
@@ -151,12 +160,8 @@ describe.each(adapters)("ForecastStore contract: %s", (_name, make) => {
 
   it("sums error summaries over shards and runs in an inclusive run-id range, per tier", async () => {
     const store = make();
-    const base = runBase();
-    const [r0, r1, r2] = [base, base + 300, base + 600].map(forecastRunId) as [
-      string,
-      string,
-      string,
-    ];
+    const { base, runs } = threeRuns();
+    const [r0, r1, r2] = runs;
     await store.putErrorSummary(r0, 0, { premium: summary(2), free: summary(5) });
     await store.putErrorSummary(r0, 3, { premium: summary(3) });
     await store.putErrorSummary(r1, 1, { premium: summary(4) });
@@ -173,12 +178,8 @@ describe.each(adapters)("ForecastStore contract: %s", (_name, make) => {
 
   it("sums error summaries written out of run order (a rerun of an older window)", async () => {
     const store = make();
-    const base = runBase();
-    const [r0, r1, r2] = [base, base + 300, base + 600].map(forecastRunId) as [
-      string,
-      string,
-      string,
-    ];
+    const { runs } = threeRuns();
+    const [r0, r1, r2] = runs;
     await store.putErrorSummary(r2, 0, { premium: summary(7) });
     await store.putErrorSummary(r0, 0, { premium: summary(2) });
     await store.putErrorSummary(r1, 0, { premium: summary(4) });
