@@ -25,6 +25,7 @@ import {
   forecastOptions,
   forecastsOfAnswer,
   insideWindow,
+  type ReadExtent,
   type RunWindow,
   runWindow,
   seriesInstances,
@@ -206,7 +207,7 @@ async function readPool(
   run: RunWindow,
   pool: string,
   onStateError: () => void,
-  extent: "since-states" | "whole-window",
+  extent: ReadExtent,
 ): Promise<PoolWork> {
   const resources = poolResources(config.pools[pool] as Pool);
   const states = await deps.stateStore?.getStates(poolSubject(pool), pool).catch(() => {

@@ -183,6 +183,13 @@ export function statesOrigin(
   return Number.isFinite(from) ? from : undefined;
 }
 
+/**
+ * How much history a forecast run reads for a user's or pool's series: "since-states" only from
+ * where their stored model states stand (when each has one inside the window: the model resumes
+ * from there and reads nothing before), "whole-window" the run's whole history.
+ */
+export type ReadExtent = "since-states" | "whole-window";
+
 /** `from` when it lies inside the run's history window (after its start), else undefined. */
 export function insideWindow(from: number, run: RunWindow): number | undefined {
   return from > run.grid.from && from < run.grid.to ? from : undefined;

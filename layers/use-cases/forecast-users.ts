@@ -33,6 +33,7 @@ import {
   forecastsOfAnswer,
   insideWindow,
   mapConcurrently,
+  type ReadExtent,
   type RunWindow,
   runWindow,
   seriesInstances,
@@ -320,13 +321,6 @@ async function readStates(
     return undefined;
   }
 }
-
-/**
- * How much usage `readUserPool` reads: "since-states" reads only from where the series' stored
- * model states stand (when every series of the pool has one and it lies inside the window; the
- * model resumes from there and reads nothing before), "whole-window" the run's whole history.
- */
-type ReadExtent = "since-states" | "whole-window";
 
 /**
  * Reads one user's pool for the run: its usage, the forecast being replaced (scored against the
