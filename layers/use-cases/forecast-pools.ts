@@ -7,11 +7,7 @@ import {
   totalError,
   weightedQuantileLoss,
 } from "../domain/forecasting/forecast-error.js";
-import {
-  buildPoolUsageSeries,
-  type GridSeries,
-  type SeriesGrid,
-} from "../domain/forecasting/usage-series.js";
+import { buildPoolUsageSeries, type GridSeries } from "../domain/forecasting/usage-series.js";
 import type { Resource } from "../domain/resources.js";
 import type { ConfigSource } from "../ports/config-source.js";
 import type { EventPublisher } from "../ports/event-publisher.js";
@@ -27,6 +23,7 @@ import {
   insideWindow,
   type ReadExtent,
   type RunWindow,
+  readSinceOrWhole,
   runWindow,
   seriesInstances,
   splitNotResumed,
@@ -216,27 +213,26 @@ async function readPool(
   });
   const origin = extent === "since-states" ? statesOrigin(states, resources) : undefined;
   const since = origin === undefined ? undefined : insideWindow(origin, run);
-  const build = async (grid: SeriesGrid) =>
-    buildPoolUsageSeries(
-      await deps.usageStore.getPoolUsagePartials(pool, grid.from, grid.to),
-      resources,
-      grid,
-      config.shardCount,
-    );
-  let grid = since === undefined ? run.grid : { ...run.grid, from: since };
-  let series = await build(grid);
-  const observed = () => resources.some((r) => series[r]?.target.some(Number.isFinite) ?? false);
-  if (grid !== run.grid && !observed()) {
-    grid = run.grid;
-    series = await build(grid);
-  }
+  const { read, partial, observed } = await readSinceOrWhole(
+    run,
+    since,
+    resources,
+    async (grid) => ({
+      series: buildPoolUsageSeries(
+        await deps.usageStore.getPoolUsagePartials(pool, grid.from, grid.to),
+        resources,
+        grid,
+        config.shardCount,
+      ),
+    }),
+  );
   return {
     pool,
     resources,
-    series,
-    coldStart: !observed(),
+    series: read.series,
+    coldStart: !observed,
     ...(states ? { states } : {}),
-    ...(grid !== run.grid ? { partial: true } : {}),
+    ...(partial ? { partial: true } : {}),
   };
 }
 

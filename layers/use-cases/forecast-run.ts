@@ -190,6 +190,33 @@ export function statesOrigin(
  */
 export type ReadExtent = "since-states" | "whole-window";
 
+/**
+ * Reads a user's or pool's history for a run: from `since` when given (see `ReadExtent`), and the
+ * whole window instead when nothing was observed in that short read — whether the series are a
+ * cold start depends on the whole window.
+ *
+ * @param read reads and builds the series over a grid
+ * @returns what `read` gave, whether it holds only the intervals since `since` (`partial`), and
+ *   whether any resource has an observed value (not a cold start)
+ */
+export async function readSinceOrWhole<
+  T extends { readonly series: Partial<Record<Resource, GridSeries>> },
+>(
+  run: RunWindow,
+  since: number | undefined,
+  resources: readonly Resource[],
+  read: (grid: SeriesGrid) => Promise<T>,
+): Promise<{ readonly read: T; readonly partial: boolean; readonly observed: boolean }> {
+  const observedIn = (got: T) =>
+    resources.some((r) => got.series[r]?.target.some(Number.isFinite) ?? false);
+  if (since !== undefined) {
+    const short = await read({ ...run.grid, from: since });
+    if (observedIn(short)) return { read: short, partial: true, observed: true };
+  }
+  const whole = await read(run.grid);
+  return { read: whole, partial: false, observed: observedIn(whole) };
+}
+
 /** `from` when it lies inside the run's history window (after its start), else undefined. */
 export function insideWindow(from: number, run: RunWindow): number | undefined {
   return from > run.grid.from && from < run.grid.to ? from : undefined;

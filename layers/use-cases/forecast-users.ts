@@ -35,6 +35,7 @@ import {
   mapConcurrently,
   type ReadExtent,
   type RunWindow,
+  readSinceOrWhole,
   runWindow,
   seriesInstances,
   splitNotResumed,
@@ -353,15 +354,19 @@ async function readUserPool(
     extent === "since-states"
       ? readStart(states, resources, previous, run, burstSeconds)
       : undefined;
-  let grid = since === undefined ? run.grid : { ...run.grid, from: since };
-  let records = await deps.usageStore.getUsage(user.userId, pool, grid.from, grid.to);
-  let series = buildUsageSeries(records, resources, gridFromFirstRecord(records, grid));
-  const observed = () => resources.some((r) => series[r]?.target.some(Number.isFinite) ?? false);
-  if (since !== undefined && !observed()) {
-    grid = run.grid;
-    records = await deps.usageStore.getUsage(user.userId, pool, grid.from, grid.to);
-    series = buildUsageSeries(records, resources, gridFromFirstRecord(records, grid));
-  }
+  const { read, partial, observed } = await readSinceOrWhole(
+    run,
+    since,
+    resources,
+    async (grid) => {
+      const records = await deps.usageStore.getUsage(user.userId, pool, grid.from, grid.to);
+      return {
+        records,
+        series: buildUsageSeries(records, resources, gridFromFirstRecord(records, grid)),
+      };
+    },
+  );
+  const { records, series } = read;
   const criticalPeak = criticalPeakOf(
     records,
     previous?.criticalPeak,
@@ -376,9 +381,9 @@ async function readUserPool(
     series,
     ...(criticalPeak ? { criticalPeak } : {}),
     previousError: errorOfPrevious(previous, series, run),
-    coldStart: !observed(),
+    coldStart: !observed,
     ...(states ? { states } : {}),
-    ...(grid !== run.grid ? { partial: true } : {}),
+    ...(partial ? { partial: true } : {}),
   };
 }
 

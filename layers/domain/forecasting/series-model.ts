@@ -326,10 +326,13 @@ function resumedWith(
 ): SeriesModelForecast {
   forecaster.advanceToEnd();
   const forecast = forecaster.forecast(predictionLength);
-  const state: ModelState = warm?.keeps(forecaster)
-    ? lazyState(tag, forecaster)
-    : { model: tag, originSeconds: forecaster.originSeconds, forecaster: forecaster.state() };
-  warm?.keep(state, forecaster);
+  let state: ModelState;
+  if (warm?.keeps(forecaster)) {
+    state = lazyState(tag, forecaster);
+    warm.keep(state, forecaster);
+  } else {
+    state = { model: tag, originSeconds: forecaster.originSeconds, forecaster: forecaster.state() };
+  }
   return { ...rowsOf(forecast, rowOf), state, origin: { how: "resumed" } };
 }
 
