@@ -115,6 +115,12 @@ export const ForecastConfigSchema = z.strictObject({
    * weeks apart, longer than the history a forecast reads. 0 = no room is kept.
    */
   criticalPeakDays: z.number().min(0).max(365).default(30),
+  /**
+   * Most intervals a user's forecast stands before the forecast stage renews it. Sooner when the
+   * user's usage leaves the forecast's 80 % band or it sends a critical request; 1 renews every
+   * user on every run. Pools are forecast on every run.
+   */
+  refreshIntervals: z.number().int().min(1).max(288).default(6),
 });
 
 export const AdmissionConfigSchema = z.strictObject({

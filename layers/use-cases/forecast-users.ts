@@ -4,6 +4,7 @@ import type { CriticalPeak, Forecast, ForecastErrorSummary } from "../domain/for
 import { applyCohortColdStarts } from "../domain/forecasting/cohort.js";
 import {
   batchGroups,
+  renewalReason,
   scoreAgainstHistory,
   tierCategory,
 } from "../domain/forecasting/forecast-assembly.js";
@@ -99,6 +100,11 @@ export interface ForecastUsersResult {
    * series sent only from their states' origin (see `readUserPool`).
    */
   readonly rereads: number;
+  /**
+   * User-pools whose forecast was kept as it stands: younger than `forecast.refreshIntervals`,
+   * its 80 % band held every actual since, and no new critical request (see `renewalReason`).
+   */
+  readonly forecastsKept: number;
   readonly errorByTier: Readonly<Record<string, ForecastErrorSummary>>;
   /** wQL over every scored point of the shard; absent when nothing could be scored. */
   readonly wql?: number;
@@ -118,6 +124,8 @@ interface UserPoolWork {
   readonly states?: SeriesStates;
   /** True when the series hold only the intervals since the states' origin ("since-states"). */
   readonly partial?: boolean;
+  /** True when the user's latest forecast stands for this run: nothing is asked or stored. */
+  readonly keep?: boolean;
 }
 
 /**
@@ -164,7 +172,9 @@ export async function forecastUsers(
         readUserPool(deps, config, run, user, pool, onStateError, "since-states"),
       )
     ).flatMap((w) => (w ? [w] : []));
-    const firstAnswers = await ask(firstRead);
+    const toRenew = firstRead.filter((w) => !w.keep);
+    tally.counts.forecastsKept += firstRead.length - toRenew.length;
+    const firstAnswers = await ask(toRenew);
     // Series sent from their states' origin only, which the model refitted instead of resuming
     // (a new model version, a state it could not read): sent again with their whole window.
     const { kept, redo } = splitNotResumed<UserPoolWork>(firstAnswers);
@@ -204,6 +214,7 @@ class ShardTally {
     fallbackBatches: 0,
     scoredPoints: 0,
     rereads: 0,
+    forecastsKept: 0,
   };
 
   addPage(
@@ -331,6 +342,10 @@ async function readStates(
  * intervals instead of a week — unless nothing was observed in them, when the whole window is
  * read after all (whether the user is a cold start depends on the whole window).
  *
+ * The forecast being replaced may instead stand (`keep`, "since-states" only): when it is young
+ * enough, its 80 % band held what arrived (`renewalReason`) and the user's critical peak did not
+ * change. It is then neither scored nor asked for again: it is scored when it is replaced.
+ *
  * @returns the work, or undefined when the pool is not configured
  */
 async function readUserPool(
@@ -374,6 +389,30 @@ async function readUserPool(
     config.forecast.criticalPeakDays,
     burstSeconds,
   );
+  const keep =
+    extent === "since-states" &&
+    observed &&
+    previous !== undefined &&
+    samePeak(criticalPeak, previous.criticalPeak) &&
+    renewalReason(
+      previous,
+      series,
+      resources,
+      run.windowEnd,
+      run.grid.intervalSeconds,
+      config.forecast.refreshIntervals,
+    ) === undefined;
+  if (keep) {
+    return {
+      user,
+      pool,
+      resources,
+      series,
+      previousError: emptyErrorSummary(),
+      coldStart: false,
+      keep,
+    };
+  }
   return {
     user,
     pool,
@@ -454,6 +493,15 @@ export function criticalPeakOf(
       : { amounts: burst, lastSeenAt: end.at };
   }
   return peak;
+}
+
+/** Whether two critical peaks are the same (a new critical request changes `lastSeenAt`). */
+function samePeak(a: CriticalPeak | undefined, b: CriticalPeak | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.lastSeenAt !== b.lastSeenAt) return false;
+  const keys = new Set([...Object.keys(a.amounts), ...Object.keys(b.amounts)]) as Set<Resource>;
+  for (const r of keys) if (a.amounts[r] !== b.amounts[r]) return false;
+  return true;
 }
 
 /**

@@ -119,3 +119,51 @@ export function scoreAgainstHistory(
   }
   return total;
 }
+
+/** The interval a kept forecast's arrived actuals must stay within: its 80 % band. */
+const KEEP_BAND = [0.1, 0.9] as const;
+
+/**
+ * Why a user's forecast must be renewed by the run whose window ends at `windowEnd`, or
+ * undefined when it can stand for another interval: it is younger than `refreshIntervals`
+ * intervals, still covers the plan's horizon but for those intervals (the plan holds its last
+ * step beyond its end), forecasts every resource, and every actual that has arrived since it
+ * started lies within its 80 % band (q0.1…q0.9) at that step. A missing actual says nothing and
+ * keeps it. `refreshIntervals` ≤ 1 renews every run.
+ *
+ * @param previous the user's latest forecast of the pool
+ * @param series the user's usage per resource, covering at least `[previous.start, windowEnd)`
+ * @returns a reason (for counts and tests) or undefined to keep `previous`
+ */
+export function renewalReason(
+  previous: Pick<Forecast, "start" | "intervalSeconds" | "horizon" | "byResource" | "coldStart">,
+  series: Readonly<Partial<Record<Resource, GridSeries>>>,
+  resources: readonly Resource[],
+  windowEnd: number,
+  intervalSeconds: number,
+  refreshIntervals: number,
+): string | undefined {
+  if (refreshIntervals <= 1) return "renewed every run";
+  if (previous.intervalSeconds !== intervalSeconds) return "the interval length changed";
+  if (previous.coldStart) return "it was a cold-start answer";
+  const age = (windowEnd - previous.start) / intervalSeconds;
+  if (!Number.isInteger(age) || age <= 0) return "it does not start before this window";
+  if (age >= refreshIntervals || age >= previous.horizon) return `it is ${age} intervals old`;
+  const [lowKey, highKey] = KEEP_BAND.map(quantileKey) as [string, string];
+  for (const resource of resources) {
+    const forecast = previous.byResource[resource];
+    const low = forecast?.quantiles[lowKey];
+    const high = forecast?.quantiles[highKey];
+    const history = series[resource];
+    if (!low || !high || !history) return `it has no 80 % band of ${resource}`;
+    for (let step = 0; step < age; step++) {
+      const index = (previous.start + step * intervalSeconds - history.start) / intervalSeconds;
+      const actual = Number.isInteger(index) && index >= 0 ? history.target[index] : undefined;
+      if (actual === undefined || Number.isNaN(actual)) continue;
+      if (actual < (low[step] as number) || actual > (high[step] as number)) {
+        return `${resource} left its 80 % band`;
+      }
+    }
+  }
+  return undefined;
+}

@@ -386,13 +386,14 @@ describe("forecastUsers", () => {
   });
 });
 
+// These renew every forecast on every run (refreshIntervals 1); keeping one is tested below.
 describe("forecastUsers with a state store", () => {
   const originOf = (state: unknown) =>
     (state as { forecaster: { originSeconds: number } }).forecaster.originSeconds;
 
   it("stores each series' model state and gives it back on the next run, which resumes from it", async () => {
     const primary = new RecordingModel();
-    const { deps, usage } = await setup(primary);
+    const { deps, usage } = await setup(primary, { forecast: { refreshIntervals: 1 } });
     const states = new InMemoryForecastStateStore();
     const first = await forecastUsers({ ...deps, stateStore: states }, { time: TIME, shard: 0 });
     expect(first.statesRead).toBe(0);
@@ -416,7 +417,9 @@ describe("forecastUsers with a state store", () => {
   });
 
   it("refits and still stores every forecast when the state store fails, counting the failures", async () => {
-    const { deps, forecasts } = await setup(new RecordingModel());
+    const { deps, forecasts } = await setup(new RecordingModel(), {
+      forecast: { refreshIntervals: 1 },
+    });
     const broken = {
       getStates: async () => {
         throw new DependencyError("S3", "reading forecast states failed", { retryable: true });
@@ -436,9 +439,17 @@ describe("forecastUsers with a state store", () => {
   it("reads only the intervals since the series' states once each has one, and forecasts as from the whole window", async () => {
     // Two identical deployments; in the second, every usage read covers the whole window.
     const reads: { userId: string; pool: string; from: number }[] = [];
-    const narrow = await setup(new RecordingModel(), {}, new RecordingUsageStore(reads));
+    const narrow = await setup(
+      new RecordingModel(),
+      { forecast: { refreshIntervals: 1 } },
+      new RecordingUsageStore(reads),
+    );
     const config = narrow.config;
-    const wide = await setup(new RecordingModel(), {}, new WideningUsageStore());
+    const wide = await setup(
+      new RecordingModel(),
+      { forecast: { refreshIntervals: 1 } },
+      new WideningUsageStore(),
+    );
     const runs = [
       { deps: { ...narrow.deps, stateStore: new InMemoryForecastStateStore() }, s: narrow },
       { deps: { ...wide.deps, stateStore: new InMemoryForecastStateStore() }, s: wide },
@@ -481,7 +492,9 @@ describe("forecastUsers with a state store", () => {
     const v10 = new InProcessForecastModel({
       identity: { model: "endpoint", modelVersion: "v10" },
     });
-    const { deps, usage, forecasts, config } = await setup(v9);
+    const { deps, usage, forecasts, config } = await setup(v9, {
+      forecast: { refreshIntervals: 1 },
+    });
     const stateStore = new InMemoryForecastStateStore();
     await forecastUsers({ ...deps, stateStore }, { time: TIME, shard: 0 });
     await usage.putUsage([
@@ -506,7 +519,7 @@ describe("forecastUsers with a state store", () => {
     ]);
     const refitted = await forecasts.getUserForecast("cpu", "acme");
     // The same forecast as a deployment that never had states, serving v10.
-    const fresh = await setup(v10);
+    const fresh = await setup(v10, { forecast: { refreshIntervals: 1 } });
     await fresh.usage.putUsage([
       { userId: "acme", pool: "cpu", intervalStart: END, usage: { vcpu: 9, memoryGiB: 32 } },
     ]);
@@ -515,5 +528,87 @@ describe("forecastUsers with a state store", () => {
       (await fresh.forecasts.getUserForecast("cpu", "acme"))?.byResource,
     );
     expect(second.forecasts).toBe(7);
+  });
+});
+
+describe("forecastUsers keeping forecasts that still hold", () => {
+  /** A first run with a state store; returns what the next runs need. */
+  async function afterFirstRun(refreshIntervals: number) {
+    const sent: ForecastInstance[][] = [];
+    const primary = recordingModel(new InProcessForecastModel(), sent);
+    const setupResult = await setup(primary, { forecast: { refreshIntervals } });
+    const deps = { ...setupResult.deps, stateStore: new InMemoryForecastStateStore() };
+    await forecastUsers(deps, { time: TIME, shard: 0 });
+    const first = await setupResult.forecasts.getUserForecast("cpu", "acme");
+    if (!first) throw new Error("acme has no first forecast");
+    sent.length = 0;
+    return { ...setupResult, deps, sent, first };
+  }
+  /** acme's cpu usage at the first forecast's median, step `step` after its start. */
+  const onMedian = (first: Forecast, step: number): UsageRecord => ({
+    userId: "acme",
+    pool: "cpu",
+    intervalStart: END + step * INTERVAL,
+    usage: {
+      vcpu: first.byResource.vcpu?.quantiles["0.5"]?.[step] as number,
+      memoryGiB: first.byResource.memoryGiB?.quantiles["0.5"]?.[step] as number,
+    },
+  });
+  const sentFor = (sent: ForecastInstance[][]) => sent.flat().length;
+
+  it("keeps a user's forecast while its 80 % band holds what arrives, and renews one it misses", async () => {
+    const { deps, usage, forecasts, sent, first } = await afterFirstRun(6);
+    await usage.putUsage([
+      onMedian(first, 0),
+      { userId: "globex", pool: "cpu", intervalStart: END, usage: { vcpu: 500, memoryGiB: 8 } },
+    ]);
+    const second = await forecastUsers(deps, { time: TIME + INTERVAL, shard: 0 });
+    expect(second.forecastsKept).toBe(1);
+    expect(await forecasts.getUserForecast("cpu", "acme")).toEqual(first);
+    // globex left its band: renewed from the new interval on.
+    expect((await forecasts.getUserForecast("cpu", "globex"))?.start).toBe(END + INTERVAL);
+    // acme's two cpu series were not sent; everyone else's seven pools were (17 − 2 series).
+    expect(sentFor(sent)).toBe(3 * (2 + 3) + 2 - 2);
+    expect(second.forecasts).toBe(7 - 1);
+  });
+
+  it("renews a kept forecast once it is refreshIntervals old, scoring every step that arrived", async () => {
+    const { deps, usage, forecasts, first } = await afterFirstRun(2);
+    await usage.putUsage([onMedian(first, 0)]);
+    const second = await forecastUsers(deps, { time: TIME + INTERVAL, shard: 0 });
+    // acme's and globex's (whose interval is missing: that says nothing).
+    expect(second.forecastsKept).toBe(2);
+    await usage.putUsage([onMedian(first, 1)]);
+    const third = await forecastUsers(deps, { time: TIME + 2 * INTERVAL, shard: 0 });
+    expect(third.forecastsKept).toBe(0);
+    const renewed = await forecasts.getUserForecast("cpu", "acme");
+    expect(renewed?.start).toBe(END + 2 * INTERVAL);
+    // Two steps of two resources, all at the median: scored, and every one inside the band.
+    expect(renewed?.previousError?.summary).toMatchObject({ points: 4, covered80: 4 });
+  });
+
+  it("renews the forecast of a user who sent a critical request, to carry its critical peak", async () => {
+    const { deps, usage, forecasts, first } = await afterFirstRun(6);
+    const critical = { vcpu: 4 };
+    await usage.putUsage([
+      {
+        ...onMedian(first, 0),
+        requests: {
+          count: 1,
+          requested: critical,
+          amountSeconds: { vcpu: 4 * 600 },
+          granted: critical,
+          criticalAsked: critical,
+        },
+      },
+    ]);
+    const second = await forecastUsers(deps, { time: TIME + INTERVAL, shard: 0 });
+    expect(second.forecastsKept).toBe(1); // globex's: its interval is missing
+    const renewed = await forecasts.getUserForecast("cpu", "acme");
+    expect(renewed?.start).toBe(END + INTERVAL);
+    expect(renewed?.criticalPeak).toEqual({
+      amounts: critical,
+      lastSeenAt: END,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   batchGroups,
+  renewalReason,
   scoreAgainstHistory,
   tierCategory,
   toResourceForecast,
@@ -72,5 +73,71 @@ describe("scoreAgainstHistory", () => {
   it("scores nothing when the interval length changed", () => {
     const series = { vcpu: { start: 2_400, target: [1, 1, 6, 6] } };
     expect(scoreAgainstHistory(old, series, 600).points).toBe(0);
+  });
+});
+
+describe("renewalReason", () => {
+  const step = 300;
+  const start = 6_000;
+  const band = (low: number, high: number) => ({
+    mean: Array(12).fill((low + high) / 2),
+    quantiles: { "0.1": Array(12).fill(low), "0.9": Array(12).fill(high) },
+  });
+  const previous = {
+    start,
+    intervalSeconds: step,
+    horizon: 12,
+    byResource: { vcpu: band(2, 6), memoryGiB: band(8, 8) },
+  };
+  /** Usage from `start`, one value per interval. */
+  const usage = (vcpu: number[], memoryGiB: number[]) => ({
+    vcpu: { start, target: vcpu },
+    memoryGiB: { start, target: memoryGiB },
+  });
+  const resources = ["vcpu", "memoryGiB"] as const;
+  const at = (age: number) => start + age * step;
+
+  it("keeps a young forecast whose 80 % band held every actual that arrived", () => {
+    const series = usage([2, 6, 4], [8, 8, 8]);
+    expect(renewalReason(previous, series, resources, at(3), step, 6)).toBeUndefined();
+  });
+
+  it("keeps it through missing actuals, which say nothing", () => {
+    const series = usage([Number.NaN, 5], [8]);
+    expect(renewalReason(previous, series, resources, at(2), step, 6)).toBeUndefined();
+  });
+
+  it("renews when an actual leaves the band of any resource, above or below", () => {
+    expect(renewalReason(previous, usage([4, 6.5], [8, 8]), resources, at(2), step, 6)).toBe(
+      "vcpu left its 80 % band",
+    );
+    expect(renewalReason(previous, usage([4, 4], [8, 7.9]), resources, at(2), step, 6)).toBe(
+      "memoryGiB left its 80 % band",
+    );
+  });
+
+  it("renews a forecast refreshIntervals old, and every run with refreshIntervals 1", () => {
+    const series = usage([4, 4, 4, 4, 4, 4], [8, 8, 8, 8, 8, 8]);
+    expect(renewalReason(previous, series, resources, at(6), step, 6)).toBe(
+      "it is 6 intervals old",
+    );
+    expect(renewalReason(previous, series, resources, at(5), step, 6)).toBeUndefined();
+    expect(renewalReason(previous, series, resources, at(1), step, 1)).toBe("renewed every run");
+  });
+
+  it("renews a cold-start answer, one of another interval or without a band, and a rerun", () => {
+    const series = usage([4], [8]);
+    expect(renewalReason({ ...previous, coldStart: true }, series, resources, at(1), step, 6)).toBe(
+      "it was a cold-start answer",
+    );
+    expect(renewalReason(previous, series, resources, at(1), 60, 6)).toBe(
+      "the interval length changed",
+    );
+    expect(renewalReason(previous, series, ["vcpu", "gpu"], at(1), step, 6)).toBe(
+      "it has no 80 % band of gpu",
+    );
+    expect(renewalReason(previous, series, resources, at(0), step, 6)).toBe(
+      "it does not start before this window",
+    );
   });
 });
