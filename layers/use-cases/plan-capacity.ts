@@ -18,7 +18,7 @@ import {
   type UserFootprint,
 } from "../domain/planning/capacity-plan.js";
 import type { PolicySet, TierPolicy } from "../domain/policy.js";
-import { type Amounts, RESOURCES } from "../domain/resources.js";
+import { type Amounts, RESOURCES, type Resource } from "../domain/resources.js";
 import type { AdmissionStore } from "../ports/admission-store.js";
 import type { CapacityScaler, ScalingTarget } from "../ports/capacity-scaler.js";
 import type { ConfigSource } from "../ports/config-source.js";
@@ -346,36 +346,56 @@ async function resolveUser(
 /**
  * Per plan interval, the amounts request leases hold at some point in it (the sum over leases
  * overlapping the interval: an upper bound of the peak, exact for leases spanning it).
+ *
+ * @param starts the plan's interval starts, `intervalSeconds` apart (`planIntervalStarts`)
  */
 export function committedPerInterval(
   leases: readonly Lease[],
   starts: readonly number[],
   intervalSeconds: number,
 ): Amounts[] {
-  // Sums in one typed array per resource: this runs over every live lease at every plan, and a
-  // pool can hold thousands of leases spanning the whole horizon.
+  // Sums in one typed array per resource, each lease added only to the intervals it overlaps:
+  // this runs over every live lease at every plan, and a pool can hold thousands of them.
   const n = starts.length;
+  const first = starts[0] ?? 0;
   const sums = RESOURCES.map(() => new Float64Array(n));
   const held = RESOURCES.map(() => new Uint8Array(n));
+  // Most leases (long-running work) span every interval: summed once, then added to each.
+  const spanning = new Float64Array(RESOURCES.length);
+  const spanned = new Uint8Array(RESOURCES.length);
   for (const lease of leases) {
     if (lease.kind !== "request") continue;
-    RESOURCES.forEach((resource, j) => {
-      const amount = lease.amounts[resource];
-      if (amount === undefined) return;
+    // Interval k overlaps [startAt, endAt) when startAt < its end and endAt > its start.
+    const from = Math.max(0, Math.floor((lease.startAt - first) / intervalSeconds));
+    const to = Math.min(n, Math.ceil((lease.endAt - first) / intervalSeconds));
+    if (from >= to) continue;
+    const all = from === 0 && to === n;
+    for (let j = 0; j < RESOURCES.length; j++) {
+      const amount = lease.amounts[RESOURCES[j] as Resource];
+      if (amount === undefined) continue;
+      if (all) {
+        spanning[j] = (spanning[j] as number) + amount;
+        spanned[j] = 1;
+        continue;
+      }
       const sum = sums[j] as Float64Array;
       const has = held[j] as Uint8Array;
-      for (let k = 0; k < n; k++) {
-        const start = starts[k] as number;
-        if (lease.startAt >= start + intervalSeconds || lease.endAt <= start) continue;
+      for (let k = from; k < to; k++) {
         sum[k] = (sum[k] as number) + amount;
         has[k] = 1;
       }
-    });
+    }
   }
   return starts.map((_, k) => {
     const out: Amounts = {};
     RESOURCES.forEach((resource, j) => {
-      if ((held[j] as Uint8Array)[k] === 1) out[resource] = (sums[j] as Float64Array)[k] as number;
+      const some = (held[j] as Uint8Array)[k] === 1;
+      if (spanned[j] === 1) {
+        out[resource] =
+          (spanning[j] as number) + (some ? ((sums[j] as Float64Array)[k] as number) : 0);
+      } else if (some) {
+        out[resource] = (sums[j] as Float64Array)[k] as number;
+      }
     });
     return out;
   });

@@ -315,4 +315,21 @@ describe("InMemoryAdmissionStore as the request log", () => {
     }
     expect(seen.sort()).toEqual(["acme", "globex", "initech"]);
   });
+
+  it("lists decisions recorded out of time order by when they were decided, within the window", async () => {
+    const store = new InMemoryAdmissionStore();
+    const pool = unique("pool");
+    for (const [i, offset] of [300, 100, 200, 100, 0].entries()) {
+      await store.recordDecision(record(`late-${i}`, pool, { decidedAt: T + offset }));
+    }
+    const listed = [];
+    for (let shard = 0; shard < SHARDS; shard++) {
+      listed.push(...(await store.listRequests(shard, SHARDS, T + 100, T + 300)));
+    }
+    expect(listed.map((e) => [e.requestId, e.receivedAt])).toEqual([
+      ["late-1", T + 100],
+      ["late-3", T + 100],
+      ["late-2", T + 200],
+    ]);
+  });
 });

@@ -14,6 +14,8 @@ import type { RequestLog } from "../../ports/request-log.js";
 export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
   private readonly ledgers = new Map<string, PoolLedger>();
   private readonly decisions = new Map<string, DecisionRecord>();
+  /** The same records in `decidedAt` order, so the request log reads a time range, not them all. */
+  private readonly byTime: DecisionRecord[] = [];
 
   /** Ledgers are kept deeply frozen and handed out as they are: no copy per read. */
   async getLedger(pool: string): Promise<PoolLedger> {
@@ -34,7 +36,7 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
     if (existing) return { status: "duplicate", existing: structuredClone(existing) };
     if (this.versionOf(ledger.pool) !== expectedVersion) return { status: "conflict" };
     this.store(ledger, expectedVersion);
-    this.decisions.set(record.requestId, structuredClone(record));
+    this.remember(record);
     return { status: "committed" };
   }
 
@@ -43,7 +45,7 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
   ): Promise<Exclude<CommitResult, { status: "conflict" }>> {
     const existing = this.decisions.get(record.requestId);
     if (existing) return { status: "duplicate", existing: structuredClone(existing) };
-    this.decisions.set(record.requestId, structuredClone(record));
+    this.remember(record);
     return { status: "committed" };
   }
 
@@ -59,12 +61,24 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
     from: number,
     to: number,
   ): Promise<RequestLogEntry[]> {
-    return requestLogOf(this.decisions.values(), shard, shardCount, from, to);
+    const inRange = this.byTime.slice(
+      firstDecidedAtOrAfter(this.byTime, from),
+      firstDecidedAtOrAfter(this.byTime, to),
+    );
+    return requestLogOf(inRange, shard, shardCount, from, to);
   }
 
   /** Every decision record held (tests and the local runtime's reports). */
   allDecisions(): DecisionRecord[] {
     return structuredClone([...this.decisions.values()]);
+  }
+
+  private remember(record: DecisionRecord): void {
+    const copy = structuredClone(record);
+    this.decisions.set(copy.requestId, copy);
+    const last = this.byTime[this.byTime.length - 1];
+    if (last === undefined || last.decidedAt <= copy.decidedAt) this.byTime.push(copy);
+    else this.byTime.splice(firstDecidedAtOrAfter(this.byTime, copy.decidedAt + 1e-9), 0, copy);
   }
 
   private versionOf(pool: string): number {
@@ -93,6 +107,18 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
       }),
     );
   }
+}
+
+/** Index of the first record (in `decidedAt` order) decided at or after `time`. */
+function firstDecidedAtOrAfter(records: readonly DecisionRecord[], time: number): number {
+  let low = 0;
+  let high = records.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((records[mid] as DecisionRecord).decidedAt < time) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** Freezes an object and the objects it holds; already-frozen objects are left as they are. */

@@ -5,7 +5,7 @@ import {
   type FairShareResult,
   fairShare,
 } from "../allocation/fair-share.js";
-import { type Pool, poolResources } from "../config.js";
+import { type Pool, poolResources, quantileKey } from "../config.js";
 import { ValidationError } from "../errors.js";
 import type { Forecast, ResourceForecast } from "../forecast.js";
 import type {
@@ -229,6 +229,10 @@ function pickQuantile(
   rf: ResourceForecast,
   level: number,
 ): { series: readonly number[]; levelUsed: number | "mean" } {
+  // The configured levels are keyed exactly (quantileKey): no search for the common case.
+  const key = quantileKey(level);
+  const exactSeries = rf.quantiles[key];
+  if (exactSeries !== undefined) return { series: exactSeries, levelUsed: Number(key) };
   const levels = Object.keys(rf.quantiles)
     .map((key) => ({ key, level: Number(key) }))
     .filter((q) => Number.isFinite(q.level))
