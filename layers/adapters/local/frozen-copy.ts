@@ -26,3 +26,29 @@ export function frozenCopy<T>(value: T): T {
   for (const key of Object.keys(source)) copy[key] = frozenCopy(source[key]);
   return Object.freeze(copy) as T;
 }
+
+/**
+ * Whether two values of plain data (objects, arrays, primitives) hold the same data: the same
+ * keys with equal values at every level (NaN equals NaN). A store that already holds equal data
+ * need not copy it again.
+ */
+export function samePlainData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
+    return typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlainData(a[i], b[i])) return false;
+    return true;
+  }
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(right, key) || !samePlainData(left[key], right[key])) return false;
+  }
+  return true;
+}

@@ -1,6 +1,6 @@
 import type { PoolLoadRecord, PoolUsagePartial, UsageRecord } from "../../domain/usage.js";
 import type { UsageStore } from "../../ports/usage-store.js";
-import { frozenCopy } from "./frozen-copy.js";
+import { frozenCopy, samePlainData } from "./frozen-copy.js";
 
 /**
  * Usage history in memory, keyed as the DynamoDB table is: a put replaces the item of its key.
@@ -22,6 +22,8 @@ export class InMemoryUsageStore implements UsageStore {
         series = new TimeIndexed<UsageRecord>();
         this.usage.set(key, series);
       }
+      // Collect rewrites its lookback intervals every run, mostly with what is stored already.
+      if (samePlainData(series.get(r.intervalStart), r)) continue;
       series.put(r.intervalStart, frozenCopy(r));
     }
   }

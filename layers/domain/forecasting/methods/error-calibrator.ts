@@ -54,7 +54,9 @@ export class ErrorCalibrator {
     const value = Math.fround(error) + 0;
     if (this.sortedReady[step] === 1) {
       if (count === this.capacity) {
-        this.replaceSorted(base, count, this.ring[base + head] as number, value);
+        // An error equal to the one it evicts (a flat series' zeros) leaves the sorted run as is.
+        const old = this.ring[base + head] as number;
+        if (old !== value) this.replaceSorted(base, count, old, value);
       } else {
         this.insertSorted(base, count, value);
       }
