@@ -204,6 +204,17 @@ export const ShaperConfigSchema = z.strictObject({
   allocation: z
     .strictObject({ method: z.enum(["per-resource", "drf"]).default("per-resource") })
     .default({ method: "per-resource" }),
+  /**
+   * How a pool's planned demand takes its tiers' forecast quantiles and headroom:
+   * `highest-tier` provisions the whole pool forecast at the most demanding tier's (safest for
+   * critical requests); `tier-share` gives each tier its share of the users' expected use at its
+   * own (less capacity when lower tiers hold much of the demand). docs/benchmarks.md has both.
+   */
+  planning: z
+    .strictObject({
+      poolDemand: z.enum(["highest-tier", "tier-share"]).default("highest-tier"),
+    })
+    .default({ poolDemand: "highest-tier" }),
 });
 export type ShaperConfig = z.infer<typeof ShaperConfigSchema>;
 /** The config as written (defaults optional). */

@@ -256,6 +256,7 @@ async function planOnePool(
     capacity,
     committed,
     allocationMethod: config.allocation.method,
+    poolDemand: config.planning.poolDemand,
     now,
     intervalSeconds: config.intervalSeconds,
     horizon: config.horizonIntervals,

@@ -29,8 +29,10 @@ import { intervalStartOf } from "../time.js";
  * 1. Demand per interval = the pool's aggregate forecast at the planning quantile × (1 + headroom).
  *    The planning quantile is the highest `forecastQuantile` among the tiers that have users in the
  *    pool (the most demanding tier sets the pool's safety level, as a pool cannot provision per
- *    tier), and the headroom is that tier's. With no pool forecast for a resource, demand is the
- *    sum of the users' footprints, each × (1 + its tier's headroom) — said in the reason.
+ *    tier), and the headroom is that tier's. With `poolDemand: "tier-share"`, each tier instead
+ *    takes its share of the users' expected use over the horizon, of the pool forecast at its own
+ *    quantile × (1 + its headroom). With no pool forecast for a resource, demand is the sum of the
+ *    users' footprints, each × (1 + its tier's headroom) — said in the reason.
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
  * 2b. Room for a critical burst: demand is never below what admitted requests hold
@@ -138,6 +140,8 @@ export interface PlanPoolInput {
   readonly committed?: readonly Amounts[];
   /** How scarce capacity is shared (config `allocation.method`). @default "per-resource" */
   readonly allocationMethod?: "per-resource" | "drf";
+  /** How demand takes the tiers' quantiles (config `planning.poolDemand`, rule 1). @default "highest-tier" */
+  readonly poolDemand?: "highest-tier" | "tier-share";
   /** Epoch seconds. */
   readonly now: number;
   readonly intervalSeconds: number;
@@ -305,20 +309,32 @@ export function planPool(input: PlanPoolInput): PoolPlan {
   const sourceNotes: string[] = [];
   const fallbackResources: Resource[] = [];
   const floorRaised = new Map<Resource, boolean[]>();
+  const mixes = new Map<Resource, TierMix[]>();
   for (const r of resources) {
-    const series = input.poolForecast
-      ? forecastSeries(input.poolForecast, r, policy.quantile, starts)
-      : undefined;
+    const mix = tierMix(input, r, policy);
+    const parts = input.poolForecast
+      ? mix.map((m) => ({
+          m,
+          series: forecastSeries(input.poolForecast as Forecast, r, m.quantile, starts),
+        }))
+      : [];
+    const series = parts[0]?.series;
     const values = new Float64Array(horizon);
     if (series) {
-      for (let k = 0; k < horizon; k++)
-        values[k] = (series.values[k] as number) * (1 + policy.headroom);
-      if (series.levelUsed !== policy.quantile) {
-        sourceNotes.push(
-          series.levelUsed === "mean"
-            ? `${r}: the pool forecast has no quantiles, used its mean`
-            : `${r}: q${policy.quantile} not in the pool forecast, used q${series.levelUsed}`,
-        );
+      mixes.set(r, mix);
+      for (const { m, series: part } of parts) {
+        if (!part) continue;
+        for (let k = 0; k < horizon; k++) {
+          values[k] =
+            (values[k] as number) + m.share * (part.values[k] as number) * (1 + m.headroom);
+        }
+        if (part.levelUsed !== m.quantile) {
+          sourceNotes.push(
+            part.levelUsed === "mean"
+              ? `${r}: the pool forecast has no quantiles, used its mean`
+              : `${r}: q${m.quantile} not in the pool forecast, used q${part.levelUsed}`,
+          );
+        }
       }
       if (series.beyondHorizon > 0) {
         sourceNotes.push(
@@ -375,7 +391,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     guaranteed.set(r, drawn);
     floorRaised.set(r, raised);
   }
-  const sourcePhrase = demandSourcePhrase(input, policy, resources, fallbackResources);
+  const sourcePhrase = demandSourcePhrase(input, policy, mixes, resources, fallbackResources);
 
   // 3. Warm reservations, provisioned on top of demand.
   const reservations = warmReservations(input, starts, resources, warmOptions);
@@ -744,13 +760,63 @@ function planningPolicy(input: PlanPoolInput): PlanningPolicy {
   return best as PlanningPolicy;
 }
 
+/** One tier's part of a pool's demand: its share of the users' expected use, quantile, headroom. */
+interface TierMix {
+  readonly tier: string;
+  readonly share: number;
+  readonly quantile: number;
+  readonly headroom: number;
+}
+
+/**
+ * How a pool's demand for `resource` is made of its tiers (rule 1). With `tier-share`, each tier
+ * with expected use in the horizon gets its share of the pool forecast at its own quantile and
+ * headroom. Otherwise, or without expected use (no users, or all idle), the whole pool takes the
+ * highest tier's `policy`.
+ */
+function tierMix(input: PlanPoolInput, resource: Resource, policy: PlanningPolicy): TierMix[] {
+  const whole = [
+    { tier: policy.tier, share: 1, quantile: policy.quantile, headroom: policy.headroom },
+  ];
+  if (input.poolDemand !== "tier-share") return whole;
+  const byTier = new Map<string, number>();
+  let total = 0;
+  for (const u of input.users) {
+    if (!input.tiers[u.tier]) continue;
+    const use = u.expected?.[resource] ?? u.footprint[resource];
+    if (!use) continue;
+    let sum = 0;
+    for (const v of use) sum += amount(v);
+    if (sum <= 0) continue;
+    byTier.set(u.tier, (byTier.get(u.tier) ?? 0) + sum);
+    total += sum;
+  }
+  if (total <= 0) return whole;
+  return [...byTier.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([tier, sum]) => {
+      const p = input.tiers[tier] as TierPolicy;
+      return {
+        tier,
+        share: sum / total,
+        quantile: p.forecastQuantile,
+        headroom: p.headroomFraction,
+      };
+    });
+}
+
 function demandSourcePhrase(
   input: PlanPoolInput,
   policy: PlanningPolicy,
+  mixes: ReadonlyMap<Resource, readonly TierMix[]>,
   resources: readonly Resource[],
   fallback: readonly Resource[],
 ): string {
-  const forecastPart = `pool forecast q${policy.quantile} + ${fmt(policy.headroom * 100)} % headroom, tier ${policy.tier}${policy.fromUsers ? "" : " (no users: highest tier quantile)"}`;
+  const [shown, mix] = [...mixes.entries()][0] ?? [];
+  const forecastPart =
+    mix && mix.length > 1
+      ? `pool forecast by tier share of expected ${shown}: ${mix.map((m) => `${m.tier} ${fmt(m.share * 100)} % at q${m.quantile} + ${fmt(m.headroom * 100)} %`).join(", ")} headroom`
+      : `pool forecast q${mix?.[0]?.quantile ?? policy.quantile} + ${fmt((mix?.[0]?.headroom ?? policy.headroom) * 100)} % headroom, tier ${mix?.[0]?.tier ?? policy.tier}${policy.fromUsers ? "" : " (no users: highest tier quantile)"}`;
   const sumPart = `sum of ${input.users.length} user footprints at their tiers' quantiles + their tiers' headroom`;
   if (fallback.length === 0) return forecastPart;
   const why = input.poolForecast

@@ -222,6 +222,13 @@ describe("planCapacity", () => {
     expect(cpu.intervals[0]?.reason).toContain("q0.99 + 0 % headroom");
   });
 
+  it("plans each tier's share of the pool at its own quantile when the config asks for tier-share", async () => {
+    const { deps } = await setup({ planning: { poolDemand: "tier-share" } });
+    const { plans } = await planCapacity(deps, { time: NOW });
+    const cpu = plans.find((p) => p.pool === "cpu") as PoolPlan;
+    expect(cpu.intervals[0]?.reason).toContain("pool forecast by tier share of expected vcpu:");
+  });
+
   it("in shadow mode records the plan and the ledger but changes no capacity", async () => {
     const { scaler, deps } = await setup({ mode: "shadow" });
     const { plans } = await planCapacity(deps, { time: NOW });

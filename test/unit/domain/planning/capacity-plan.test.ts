@@ -35,6 +35,27 @@ describe("planPool demand", () => {
     );
   });
 
+  it("with tier-share, gives each tier its share of expected use at its own quantile and headroom", () => {
+    const users = [
+      user("a", flat(1), { tier: "premium", expected: { vcpu: flat(6) } }),
+      user("b", flat(1), { tier: "standard", expected: { vcpu: flat(2) } }),
+    ];
+    const input = planInput({ poolForecast: poolForecast(flat(30)), users });
+    const shared = planPool({ ...input, poolDemand: "tier-share" });
+    // premium 75 % of q0.95 = 30 × 1.2, standard 25 % of q0.9 = 27 × 1.1: 27 + 7.425.
+    expect(shared.intervals[0]?.demand.vcpu).toBeCloseTo(34.425, 9);
+    expect(shared.intervals[0]?.reason).toContain(
+      "pool forecast by tier share of expected vcpu: premium 75 % at q0.95 + 20 %, standard 25 % at q0.9 + 10 % headroom",
+    );
+    // The default, highest-tier, provisions all of it at premium's: 36.
+    expect(planPool(input).intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
+    // Users expecting nothing give no shares: the highest tier's again.
+    const idle = users.map((u) => ({ ...u, expected: { vcpu: flat(0) } }));
+    const quiet = planPool({ ...input, users: idle, poolDemand: "tier-share" });
+    expect(quiet.intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
+    expect(quiet.intervals[0]?.reason).toContain("q0.95 + 20 % headroom, tier premium");
+  });
+
   it("ignores the quantiles of tiers that have no users in the pool", () => {
     const plan = planPool(
       planInput({
