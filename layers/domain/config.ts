@@ -205,16 +205,16 @@ export const ShaperConfigSchema = z.strictObject({
     .strictObject({ method: z.enum(["per-resource", "drf"]).default("per-resource") })
     .default({ method: "per-resource" }),
   /**
-   * How a pool's planned demand takes its tiers' forecast quantiles and headroom:
-   * `highest-tier` provisions the whole pool forecast at the most demanding tier's (safest for
-   * critical requests); `tier-share` gives each tier its share of the users' expected use at its
-   * own (less capacity when lower tiers hold much of the demand). docs/benchmarks.md has both.
+   * How a pool's planned demand takes its tiers' forecast quantiles and headroom: `tier-share`
+   * gives each tier its share of the users' expected use at its own; `highest-tier` provisions
+   * the whole pool forecast at the most demanding tier's (more capacity, more room for bursts
+   * when lower tiers hold much of the demand). docs/benchmarks.md measures both.
    */
   planning: z
     .strictObject({
-      poolDemand: z.enum(["highest-tier", "tier-share"]).default("highest-tier"),
+      poolDemand: z.enum(["tier-share", "highest-tier"]).default("tier-share"),
     })
-    .default({ poolDemand: "highest-tier" }),
+    .default({ poolDemand: "tier-share" }),
 });
 export type ShaperConfig = z.infer<typeof ShaperConfigSchema>;
 /** The config as written (defaults optional). */

@@ -61,6 +61,8 @@ function configFor(cluster: string, mode: "active" | "shadow"): ShaperConfig {
     {
       ...input,
       mode,
+      // The whole pool at its highest tier's quantile, so the task counts below are simple sums.
+      planning: { poolDemand: "highest-tier" },
       pools: {
         cpu: { ...input.pools?.cpu, ecs: { cluster, service: "cpu-pool" } },
         // No such service is created: its actuation must fail without stopping the run.

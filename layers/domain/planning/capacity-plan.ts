@@ -26,23 +26,25 @@ import { intervalStartOf } from "../time.js";
  * admission uses. Pure: time arrives as `now`, nothing is read or written.
  *
  * The rules, in the order they apply (each interval and step says in its `reason` which applied):
- * 1. Demand per interval = the pool's aggregate forecast at the planning quantile × (1 + headroom).
- *    The planning quantile is the highest `forecastQuantile` among the tiers that have users in the
- *    pool (the most demanding tier sets the pool's safety level, as a pool cannot provision per
- *    tier), and the headroom is that tier's. With `poolDemand: "tier-share"`, each tier instead
- *    takes its share of the users' expected use over the horizon, of the pool forecast at its own
- *    quantile × (1 + its headroom). With no pool forecast for a resource, demand is the sum of the
- *    users' footprints, each × (1 + its tier's headroom) — said in the reason.
+ * 1. Demand per interval = Σ over the tiers with users in the pool of the tier's share of the
+ *    users' expected use over the horizon × the pool's aggregate forecast at the tier's quantile ×
+ *    (1 + the tier's headroom): a pool cannot provision per tier, but each tier's part of the
+ *    pool's demand is held to its own safety level. With `poolDemand: "highest-tier"`, or when no
+ *    user expects any use, the whole forecast is taken at the highest `forecastQuantile` among
+ *    the tiers with users (the most demanding tier's), with that tier's headroom. With no pool
+ *    forecast for a resource, demand is the sum of the users' footprints, each × (1 + its tier's
+ *    headroom) — said in the reason.
  * 2. Demand is never below the guaranteed minimums the forecast says will be drawn,
  *    Σ min(guarantee, cap, footprint).
  * 2b. Room for a critical burst: demand is never below what admitted requests hold
  *    (`committed`) plus the largest critical burst any one user of the pool sent recently
  *    (`criticalPeak`: the most its critical requests asked within one provisioning lag plus an
- *    interval, remembered for `forecast.criticalPeakDays` after its last critical request; within
- *    the user's cap). Critical requests may not wait, and they come in lumps (a few pods, an
- *    instance) that a forecast of the pool's total smooths away; without this room a quiet pool is
- *    planned down to where the next critical request cannot fit, and capacity added once a burst
- *    is admitted serves only a lag later.
+ *    interval, remembered for `forecast.criticalPeakDays` after its last critical request), grown
+ *    by the user's tier's headroom (the next burst may be larger than the last: on alibaba-gpu one
+ *    more critical pod fitted), within the user's cap. Critical requests may not wait, and they
+ *    come in lumps (a few pods, an instance) that a forecast of the pool's total smooths away;
+ *    without this room a quiet pool is planned down to where the next critical request cannot
+ *    fit, and capacity added once a burst is admitted serves only a lag later.
  * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
  *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
  *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
@@ -140,8 +142,8 @@ export interface PlanPoolInput {
   readonly committed?: readonly Amounts[];
   /** How scarce capacity is shared (config `allocation.method`). @default "per-resource" */
   readonly allocationMethod?: "per-resource" | "drf";
-  /** How demand takes the tiers' quantiles (config `planning.poolDemand`, rule 1). @default "highest-tier" */
-  readonly poolDemand?: "highest-tier" | "tier-share";
+  /** How demand takes the tiers' quantiles (config `planning.poolDemand`, rule 1). @default "tier-share" */
+  readonly poolDemand?: "tier-share" | "highest-tier";
   /** Epoch seconds. */
   readonly now: number;
   readonly intervalSeconds: number;
@@ -153,17 +155,25 @@ export interface PlanPoolInput {
   readonly maxNotableAllocations?: number;
 }
 
-/** The largest recent critical request of the pool's users for a resource, within their caps. */
+/**
+ * The room to keep for critical bursts of a resource (rule 2b): the largest of the pool's users'
+ * recent critical bursts, each grown by its tier's headroom, within their caps.
+ */
 function criticalRoom(
   users: readonly UserFootprint[],
   resource: Resource,
-): { amount: number; userId?: string } {
-  let best: { amount: number; userId?: string } = { amount: 0 };
+  tiers: Readonly<Record<string, TierPolicy>>,
+): { amount: number; userId?: string; peak?: number; headroom?: number } {
+  let best: { amount: number; userId?: string; peak?: number; headroom?: number } = { amount: 0 };
   for (const u of users) {
     const peak = u.criticalPeak?.[resource];
     if (peak === undefined) continue;
-    const size = Math.min(amount(peak), u.cap?.[resource] ?? Number.POSITIVE_INFINITY);
-    if (size > best.amount) best = { amount: size, userId: u.userId };
+    const headroom = tiers[u.tier]?.headroomFraction ?? 0;
+    const size = Math.min(
+      amount(peak) * (1 + headroom),
+      u.cap?.[resource] ?? Number.POSITIVE_INFINITY,
+    );
+    if (size > best.amount) best = { amount: size, userId: u.userId, peak: amount(peak), headroom };
   }
   return best;
 }
@@ -366,7 +376,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
       if ((drawn[k] as number) > (values[k] as number)) values[k] = drawn[k] as number;
     }
     const held = input.committed;
-    const room = criticalRoom(users, r);
+    const room = criticalRoom(users, r, input.tiers);
     let floored = 0;
     let roomed = 0;
     for (let k = 0; k < horizon; k++) {
@@ -384,7 +394,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     }
     if (roomed > 0) {
       sourceNotes.push(
-        `${r}: raised in ${roomed} interval(s) to what admitted requests hold plus room for a critical burst of ${fmt(room.amount)} (the largest ${room.userId} sent recently)`,
+        `${r}: raised in ${roomed} interval(s) to what admitted requests hold plus room for a critical burst of ${fmt(room.amount)} (the largest ${room.userId} sent recently, ${fmt(room.peak ?? 0)}, + its tier's ${fmt((room.headroom ?? 0) * 100)} % headroom, within its cap)`,
       );
     }
     demand.set(r, values);
@@ -769,16 +779,16 @@ interface TierMix {
 }
 
 /**
- * How a pool's demand for `resource` is made of its tiers (rule 1). With `tier-share`, each tier
- * with expected use in the horizon gets its share of the pool forecast at its own quantile and
- * headroom. Otherwise, or without expected use (no users, or all idle), the whole pool takes the
- * highest tier's `policy`.
+ * How a pool's demand for `resource` is made of its tiers (rule 1). With `tier-share` (the
+ * default), each tier with expected use in the horizon gets its share of the pool forecast at
+ * its own quantile and headroom. With `highest-tier`, or without expected use (no users, or all
+ * idle), the whole pool takes the highest tier's `policy`.
  */
 function tierMix(input: PlanPoolInput, resource: Resource, policy: PlanningPolicy): TierMix[] {
   const whole = [
     { tier: policy.tier, share: 1, quantile: policy.quantile, headroom: policy.headroom },
   ];
-  if (input.poolDemand !== "tier-share") return whole;
+  if (input.poolDemand === "highest-tier") return whole;
   const byTier = new Map<string, number>();
   let total = 0;
   for (const u of input.users) {

@@ -110,7 +110,8 @@ describe("planCapacity", () => {
   });
 
   it("plans every pool, actuates the scale-ups, stores the plans and writes them into the ledgers", async () => {
-    const { scaler, deps } = await setup();
+    // The whole pool at its highest tier's quantile, so the figures below are simple to follow.
+    const { scaler, deps } = await setup({ planning: { poolDemand: "highest-tier" } });
     const { plans, outcomes } = await planCapacity(deps, { time: NOW });
     expect(plans.map((p) => p.pool).sort()).toEqual(["cpu", "gpu"]);
 
@@ -201,7 +202,7 @@ describe("planCapacity", () => {
   });
 
   it("uses the policies in force over the config's tier values", async () => {
-    const { deps } = await setup();
+    const { deps } = await setup({ planning: { poolDemand: "highest-tier" } });
     await deps.policies.putPolicies(
       {
         version: 1,
@@ -222,8 +223,8 @@ describe("planCapacity", () => {
     expect(cpu.intervals[0]?.reason).toContain("q0.99 + 0 % headroom");
   });
 
-  it("plans each tier's share of the pool at its own quantile when the config asks for tier-share", async () => {
-    const { deps } = await setup({ planning: { poolDemand: "tier-share" } });
+  it("plans each tier's share of the pool at its own quantile by default (tier-share)", async () => {
+    const { deps } = await setup();
     const { plans } = await planCapacity(deps, { time: NOW });
     const cpu = plans.find((p) => p.pool === "cpu") as PoolPlan;
     expect(cpu.intervals[0]?.reason).toContain("pool forecast by tier share of expected vcpu:");

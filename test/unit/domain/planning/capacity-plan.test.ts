@@ -20,11 +20,12 @@ import {
 const clock = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
 
 describe("planPool demand", () => {
-  it("provisions the pool forecast at the highest quantile of the tiers with users, plus that tier's headroom", () => {
+  it("with highest-tier, provisions the pool forecast at the highest quantile of the tiers with users, plus that tier's headroom", () => {
     const plan = planPool(
       planInput({
         poolForecast: poolForecast(flat(30)),
         users: [user("a", flat(1), { tier: "premium" }), user("b", flat(1), { tier: "free" })],
+        poolDemand: "highest-tier",
       }),
     );
     // premium: q0.95 = 30, + 20 % headroom = 36 vcpu → 9 tasks of 4.
@@ -35,23 +36,24 @@ describe("planPool demand", () => {
     );
   });
 
-  it("with tier-share, gives each tier its share of expected use at its own quantile and headroom", () => {
+  it("gives each tier its share of expected use at its own quantile and headroom (tier-share, the default)", () => {
     const users = [
       user("a", flat(1), { tier: "premium", expected: { vcpu: flat(6) } }),
       user("b", flat(1), { tier: "standard", expected: { vcpu: flat(2) } }),
     ];
     const input = planInput({ poolForecast: poolForecast(flat(30)), users });
-    const shared = planPool({ ...input, poolDemand: "tier-share" });
+    const shared = planPool(input);
     // premium 75 % of q0.95 = 30 × 1.2, standard 25 % of q0.9 = 27 × 1.1: 27 + 7.425.
     expect(shared.intervals[0]?.demand.vcpu).toBeCloseTo(34.425, 9);
     expect(shared.intervals[0]?.reason).toContain(
       "pool forecast by tier share of expected vcpu: premium 75 % at q0.95 + 20 %, standard 25 % at q0.9 + 10 % headroom",
     );
-    // The default, highest-tier, provisions all of it at premium's: 36.
-    expect(planPool(input).intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
+    // highest-tier provisions all of it at premium's: 36.
+    const highest = planPool({ ...input, poolDemand: "highest-tier" });
+    expect(highest.intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
     // Users expecting nothing give no shares: the highest tier's again.
     const idle = users.map((u) => ({ ...u, expected: { vcpu: flat(0) } }));
-    const quiet = planPool({ ...input, users: idle, poolDemand: "tier-share" });
+    const quiet = planPool({ ...input, users: idle });
     expect(quiet.intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
     expect(quiet.intervals[0]?.reason).toContain("q0.95 + 20 % headroom, tier premium");
   });
@@ -122,14 +124,28 @@ describe("planPool demand", () => {
         committed,
       }),
     );
-    // 30 held + 12.5 (ls; be's 20 counts only up to its cap of 6) → 42.5 vcpu, 11 tasks of 4.
-    expect(plan.intervals.slice(0, 2).map((i) => i.demand.vcpu)).toEqual([42.5, 42.5]);
-    expect(plan.intervals[0]?.targetTasks).toBe(11);
+    // 30 held + 12.5 × 1.2 (ls, premium headroom 20 %; be's 20 counts only up to its cap of 6)
+    // → 45 vcpu, 12 tasks of 4.
+    expect(plan.intervals.slice(0, 2).map((i) => i.demand.vcpu)).toEqual([45, 45]);
+    expect(plan.intervals[0]?.targetTasks).toBe(12);
     // Nothing held later: the room alone, even where the forecast (2 × 1.2 = 2.4) plans less.
-    expect(plan.intervals[5]?.demand.vcpu).toBe(12.5);
+    expect(plan.intervals[5]?.demand.vcpu).toBe(15);
     expect(plan.intervals[0]?.reason).toContain(
-      "room for a critical burst of 12.5 (the largest ls sent recently)",
+      "room for a critical burst of 15 (the largest ls sent recently, 12.5, + its tier's 20 % headroom, within its cap)",
     );
+  });
+
+  it("grows a critical burst by its tier's headroom only up to the user's cap", () => {
+    const plan = planPool(
+      planInput({
+        poolForecast: poolForecast(flat(2)),
+        users: [
+          user("ls", flat(1), { tier: "premium", criticalPeak: { vcpu: 10 }, cap: { vcpu: 11 } }),
+        ],
+      }),
+    );
+    // 10 × 1.2 = 12, held to the cap of 11.
+    expect(plan.intervals[0]?.demand.vcpu).toBe(11);
   });
 
   it("adds no critical room when no user sent a critical request, and never lowers the forecast", () => {
