@@ -166,6 +166,12 @@ export const PolicyBoundsSchema = z.strictObject({
    * at 0.8, a fifth of what was provisioned sat unused over the day.
    */
   lowerBelowUtilisation: z.number().gt(0).max(1).default(0.8),
+  /**
+   * Most days of request outcomes a lowering rests on (counted since the tier's last change):
+   * a tier far above a strict SLO needs thousands of requests to show it (2,700 without a miss for
+   * 99.9 %), more than most tiers send in a day. 1 judges each day alone.
+   */
+  lowerEvidenceDays: z.number().int().min(1).max(90).default(14),
 });
 
 export const ShaperConfigSchema = z.strictObject({

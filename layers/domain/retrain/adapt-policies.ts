@@ -13,7 +13,8 @@ import { COVERAGE80_BAND } from "./evaluate-error.js";
  * - a tier far above its SLO while capacity sits unused (mean pool utilisation below
  *   `policyBounds.lowerBelowUtilisation`), over enough requests to show it (the 95 % upper bound
  *   of its miss rate within what the SLO allows: with no miss, about 2,700 requests for a 99.9 %
- *   target, 25 for 90 %), gives back one knob step (headroom first, then the
+ *   target, 25 for 90 %; counted since the tier's last change, over at most
+ *   `policyBounds.lowerEvidenceDays`), gives back one knob step (headroom first, then the
  *   quantile), so lowering is slower than raising — but not within a week of a raise for misses
  *   that worked, so a tier does not swing between the two every other day;
  * - a raise for SLO misses must earn its keep: when the next window's rate has not closed at least
@@ -47,7 +48,14 @@ export interface TierOutcomes {
 
 /** Observations behind one tier's adaptation. */
 export interface TierObservation {
+  /** What the tier's requests got over the last day (raises, and the day's judgement). */
   readonly outcomes?: TierOutcomes;
+  /**
+   * What they got since `since` (the tier's last change, or the start of
+   * `policyBounds.lowerEvidenceDays`), the last day included: the evidence a lowering rests on,
+   * so a tier with few requests a day can still show a miss rate below what its SLO allows.
+   */
+  readonly evidence?: { readonly outcomes: TierOutcomes; readonly since: number };
   /** The tier's forecast coverage80 and the points it rests on. */
   readonly coverage80?: number | null;
   readonly coveragePoints?: number;
@@ -393,24 +401,35 @@ function assessTier(
   // Far above target: at most half the misses the SLO allows, and enough requests to show that
   // the miss rate is below what the SLO allows (95 % one-sided upper bound). 100 % of 35 premium
   // requests says little about a 99.9 % target: lowering on such days cost critical grants on
-  // alibaba-gpu (headroom 20 % → 5 % in three days, three rejections the next).
-  const misses = sloRequests - sloCounts.grant;
-  const missBound = wilsonUpperBound(misses, sloRequests);
-  const farAbove = 1 - grantNowRate <= (1 - slo) / 2 + 1e-12;
+  // alibaba-gpu (headroom 20 % → 5 % in three days, three rejections the next). The requests
+  // since the tier's last change count (`evidence`), not only the day's: a tier sent 250 critical
+  // requests a day shows a 99.9 % target met after eleven clean days, never within one.
+  const evidenceCounts = observation.evidence
+    ? sloOutcomes(observation.evidence.outcomes)
+    : sloCounts;
+  const evidenceRequests = OUTCOMES.reduce((n, o) => n + evidenceCounts[o], 0);
+  const misses = evidenceRequests - evidenceCounts.grant;
+  const missBound = wilsonUpperBound(misses, evidenceRequests);
+  const farAbove =
+    1 - grantNowRate <= (1 - slo) / 2 + 1e-12 &&
+    misses / Math.max(1, evidenceRequests) <= (1 - slo) / 2 + 1e-12;
   const proven = missBound <= 1 - slo + 1e-12;
   const idle = utilisation !== null && utilisation < lowerBelowUtilisation;
+  const over = observation.evidence
+    ? `${evidenceRequests} requests since ${new Date(observation.evidence.since * 1000).toISOString()} (${misses} not granted at once)`
+    : `${evidenceRequests} requests`;
   if (farAbove && !proven) {
     return {
       ...base,
       action: "hold",
-      reason: `${rateText}: within target, but ${sloRequests} requests cannot show a miss rate below ${pct(1 - slo)} (95 % upper bound ${pct(missBound)})`,
+      reason: `${rateText}: within target, but ${over} cannot show a miss rate below ${pct(1 - slo)} (95 % upper bound ${pct(missBound)})`,
     };
   }
   if (farAbove && idle) {
     return {
       ...base,
       action: "lower",
-      reason: `${rateText}: far above target while pools are idle (mean utilisation ${pct(utilisation)} < ${pct(lowerBelowUtilisation)})`,
+      reason: `${rateText}: far above target over ${over} while pools are idle (mean utilisation ${pct(utilisation)} < ${pct(lowerBelowUtilisation)})`,
     };
   }
   return {

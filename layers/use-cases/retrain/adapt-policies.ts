@@ -49,7 +49,8 @@ export interface AdaptedFields {
 
 /**
  * The retrain flow's Adapt step (it runs on every path): per tier, counts the last day's request
- * outcomes from the request log, takes the tier's forecast coverage (Evaluate's `byTier`, or the
+ * outcomes from the request log (and, as the evidence a lowering rests on, those since the tier's
+ * last change within `policyBounds.lowerEvidenceDays`), takes the tier's forecast coverage (Evaluate's `byTier`, or the
  * error summaries of the day), the pools' utilisation from the collected pool load, and moves the
  * tier's forecast quantile and headroom by at most one step within `policyBounds`
  * (`adaptPolicies` in the domain says when and why). The new set and a change record per changed
@@ -73,8 +74,10 @@ export async function adaptPolicies<I extends AdaptInput>(
   const config = await deps.configSource.load();
   const asOf = input.asOf ?? resolveAsOf(input.time, deps.clock, config.intervalSeconds);
   const from = asOf - ADAPT_WINDOW_SECONDS;
+  const evidenceFrom = asOf - config.policyBounds.lowerEvidenceDays * ADAPT_WINDOW_SECONDS;
 
-  const entries = await readRequestLog(deps.requestLog, config.shardCount, from, asOf);
+  const logged = await readRequestLog(deps.requestLog, config.shardCount, evidenceFrom, asOf);
+  const entries = logged.filter((e) => e.receivedAt >= from);
   const { byTier: outcomes, withoutTier } = countOutcomesByTier(entries);
   const coverage =
     input.byTier ??
@@ -84,21 +87,26 @@ export async function adaptPolicies<I extends AdaptInput>(
       ).map(([tier, summary]) => [tier, errorMetrics(summary)]),
     );
   const utilisation = await poolUtilisation(deps.usageStore, Object.keys(config.pools), from, asOf);
-  const observations: Record<string, TierObservation> = {};
-  for (const tier of Object.keys(config.tiers)) {
-    const tierOutcomes = outcomes[tier];
-    const tierCoverage = coverage[tier];
-    observations[tier] = {
-      ...(tierOutcomes ? { outcomes: tierOutcomes } : {}),
-      ...(tierCoverage
-        ? { coverage80: tierCoverage.coverage80, coveragePoints: tierCoverage.points }
-        : {}),
-    };
-  }
-
   for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
     const current = await deps.policyStore.getPolicies();
     const lastChanges = latestChangePerTier(await deps.policyStore.listChanges(CHANGES_TO_JUDGE));
+    const observations: Record<string, TierObservation> = {};
+    for (const tier of Object.keys(config.tiers)) {
+      const tierOutcomes = outcomes[tier];
+      const tierCoverage = coverage[tier];
+      // A lowering rests on the outcomes since the tier's knobs last moved, within the window.
+      const since = Math.max(evidenceFrom, lastChanges[tier]?.at ?? evidenceFrom);
+      const evidence = countOutcomesByTier(
+        logged.filter((e) => e.tier === tier && e.receivedAt >= since),
+      ).byTier[tier];
+      observations[tier] = {
+        ...(tierOutcomes ? { outcomes: tierOutcomes } : {}),
+        ...(evidence ? { evidence: { outcomes: evidence, since } } : {}),
+        ...(tierCoverage
+          ? { coverage80: tierCoverage.coverage80, coveragePoints: tierCoverage.points }
+          : {}),
+      };
+    }
     const now = deps.clock.nowSeconds();
     const result = adaptTierPolicies({
       config,

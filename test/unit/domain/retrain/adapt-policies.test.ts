@@ -134,6 +134,42 @@ describe("adaptPolicies", () => {
     expect(lowerWith(2_800).assessments.premium?.action).toBe("lower");
   });
 
+  it("lowers a 99.9 % tier when the requests since its last change show its miss rate, not only the day's", () => {
+    const since = NOW - 11 * 86_400;
+    const outcomesOf = (counts: Partial<Record<RequestLogEntry["outcome"], number>>) =>
+      countOutcomesByTier(entries("premium", counts, "critical")).byTier.premium as NonNullable<
+        TierObservation["outcomes"]
+      >;
+    const withEvidence = (
+      dayGrants: number,
+      evidence: Partial<Record<RequestLogEntry["outcome"], number>>,
+    ) =>
+      adaptPolicies({
+        config,
+        current: undefined,
+        observations: {
+          premium: {
+            outcomes: outcomesOf({ grant: dayGrants }),
+            evidence: { outcomes: outcomesOf(evidence), since },
+          },
+        },
+        utilisation: 0.3,
+        now: NOW,
+      });
+    // 250 a day cannot show it; 2,800 clean requests over eleven days can.
+    const lowered = withEvidence(250, { grant: 2_800 });
+    expect(lowered.assessments.premium?.action).toBe("lower");
+    expect(lowered.changes[0]?.cause).toContain(
+      `far above target over 2800 requests since ${new Date(since * 1000).toISOString()} (0 not granted at once)`,
+    );
+    // Too few requests since the last change: held, and the reason says over what.
+    expect(withEvidence(250, { grant: 1_000 }).assessments.premium?.reason).toContain(
+      "1000 requests since",
+    );
+    // Misses in the evidence count although the day had none: 3 of 2,800 is above half of 0.1 %.
+    expect(withEvidence(250, { grant: 2_797, reject: 3 }).changes).toEqual([]);
+  });
+
   it("bounds a miss rate from above as Wilson's score interval does", () => {
     // 0 of n: z² / (n + z²).
     expect(wilsonUpperBound(0, 10)).toBeCloseTo(2.7055 / 12.7055, 4);

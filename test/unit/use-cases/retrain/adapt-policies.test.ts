@@ -123,3 +123,82 @@ describe("adaptPolicies use case", () => {
     expect(logged[0]?.slo).toEqual({ kind: "futile", grantNowRate: 0.8 });
   });
 });
+
+describe("adaptPolicies use case, evidence for lowering", () => {
+  /** 250 granted critical premium requests a day, for `days` days before NOW. */
+  function cleanDays(days: number): RequestLogEntry[] {
+    return Array.from({ length: days * 250 }, (_, i) => ({
+      requestId: `p${i}`,
+      userId: "acme",
+      pool: "cpu",
+      amounts: { vcpu: 1 },
+      durationSeconds: 60,
+      receivedAt: NOW - 60 - Math.floor((i * 86_400) / 250),
+      outcome: "grant" as const,
+      tier: "premium",
+      criticality: "critical" as const,
+    }));
+  }
+
+  async function adapt(
+    overrides: Parameters<typeof testConfig>[0],
+    policyStore = new InMemoryPolicyStore(),
+  ) {
+    const usageStore = new InMemoryUsageStore();
+    // Pools a third used over the last day: idle enough to give capacity back.
+    await usageStore.putPoolLoad(
+      Array.from({ length: 288 }, (_, k) => ({
+        pool: "cpu",
+        intervalStart: NOW - 86_400 + k * 300,
+        cpuUtilizationPercent: 30,
+        memoryUtilizationPercent: 30,
+      })),
+    );
+    return adaptPolicies(
+      {
+        configSource: new StaticConfigSource(testConfig(overrides)),
+        forecastStore: new InMemoryForecastStore(),
+        requestLog: new FixedRequestLog(cleanDays(12)),
+        usageStore,
+        policyStore,
+        clock: new ManualClock(NOW),
+      },
+      { asOf: NOW },
+    );
+  }
+
+  it("lowers a 99.9 % tier on the clean requests of the days since its last change", async () => {
+    const out = await adapt({});
+    expect(out.assessments.premium?.action).toBe("lower");
+    expect(out.changes.find((c) => c.tier === "premium")?.cause).toContain(
+      "over 3000 requests since",
+    );
+    // The day alone (250 requests) shows nothing: with lowerEvidenceDays 1 the tier holds.
+    const dayOnly = await adapt({ policyBounds: { lowerEvidenceDays: 1 } });
+    expect(dayOnly.assessments.premium?.action).toBe("hold");
+  });
+
+  it("counts evidence only since the tier's last change", async () => {
+    const policyStore = new InMemoryPolicyStore();
+    const before = { forecastQuantile: 0.95, headroomFraction: 0.25 };
+    const after = { forecastQuantile: 0.95, headroomFraction: 0.2 };
+    await policyStore.putPolicies(
+      { version: 1, tiers: { premium: after }, updatedAt: NOW - 3 * 86_400 },
+      [
+        {
+          changeId: "1-premium",
+          tier: "premium",
+          before,
+          after,
+          cause: "by hand",
+          at: NOW - 3 * 86_400,
+          version: 1,
+        },
+      ],
+      0,
+    );
+    const out = await adapt({}, policyStore);
+    expect(out.assessments.premium?.action).toBe("hold");
+    expect(out.assessments.premium?.reason).toContain("750 requests since");
+  });
+});
