@@ -24,6 +24,7 @@ export const handler = taskHandler({
     metrics.addMetric("SeriesForecast", MetricUnit.Count, result.series);
     metrics.addMetric("ForecastFallbacks", MetricUnit.Count, result.fallbackBatches);
     metrics.addMetric("ScoredPoints", MetricUnit.Count, result.scoredPoints);
+    metrics.addMetric("ForecastsKept", MetricUnit.Count, result.forecastsKept);
     if (result.wql !== undefined) metrics.addMetric("ForecastWql", MetricUnit.NoUnit, result.wql);
     if (result.fallbackBatches > 0) {
       logger.warn("The fallback model answered for the endpoint", {
