@@ -120,6 +120,12 @@ export interface PoolLedger {
   /** Water level per resource for the first plan interval: the fair-share level (see plan). */
   readonly fairShareLevel?: Amounts;
   /**
+   * Capacity kept for critical requests (the plan's room for a critical burst, rule 2b): normal
+   * and deferrable requests are admitted, delayed and booked as if the pool had this much less,
+   * so work that can wait never takes the room a critical request cannot wait for.
+   */
+  readonly criticalReserve?: Amounts;
+  /**
    * With `allocation.method` "drf", under scarcity: the first plan interval's DRF rounds and the
    * capacity they shared, from which admission works out each user's share.
    */

@@ -71,5 +71,10 @@ export interface PoolPlan {
   readonly notableAllocations: readonly AllocationEntry[];
   /** Expected cost of the plan's capacity over its horizon, USD. */
   readonly costUsd: number;
+  /**
+   * Per resource, the room kept for a critical burst (rule 2b), when any: admission keeps it from
+   * requests that are not critical (the ledger's `criticalReserve`).
+   */
+  readonly criticalReserve?: Amounts;
   readonly actuation?: ActuationResult;
 }

@@ -123,9 +123,10 @@ describe.each<[string, () => AdmissionStore]>([
     expect(await store.putLedger(ledger(pool, 1), 0)).toBe("conflict");
     const read = await store.getLedger(pool);
     expect(read).toEqual(ledger(pool, 1, { fairShareLevel: { vcpu: 2 } }));
-    expect(await store.putLedger(ledger(pool, 2, { planIssuedAt: T }), 1)).toBe("committed");
+    const reserved = { planIssuedAt: T, criticalReserve: { vcpu: 12.5, memoryGiB: 40 } };
+    expect(await store.putLedger(ledger(pool, 2, reserved), 1)).toBe("committed");
     expect(await store.putLedger(ledger(pool, 2), 1)).toBe("conflict");
-    expect(await store.getLedger(pool)).toEqual(ledger(pool, 2, { planIssuedAt: T }));
+    expect(await store.getLedger(pool)).toEqual(ledger(pool, 2, reserved));
   });
 
   it("keeps a ledger's dominant-resource fair share (rounds and capacity)", async () => {

@@ -26,7 +26,7 @@ export interface DynamoDbAdmissionStoreOptions {
 /**
  * Pool ledgers and decision records in the admission table (see docs/data-model.md):
  * - ledger `LEDGER#<pool>` / `LEDGER`: `version`, `capacity`, `leases`, `planIssuedAt`,
- *   `fairShareLevel`, `dominantFairShare`, `updatedAt`;
+ *   `fairShareLevel`, `criticalReserve`, `dominantFairShare`, `updatedAt`;
  * - decision `REQ#<requestId>` / `DECISION`: `request`, `decision`, `decidedAt`, `tier`,
  *   `explanation`, `planIssuedAt?`, `logPk`/`logSk` (the `requestLog` index collect reads) and
  *   `expiresAt` (TTL).
@@ -192,6 +192,7 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
         leases: ledger.leases,
         planIssuedAt: ledger.planIssuedAt,
         fairShareLevel: ledger.fairShareLevel,
+        criticalReserve: ledger.criticalReserve,
         dominantFairShare: ledger.dominantFairShare,
         updatedAt: ledger.updatedAt,
       },

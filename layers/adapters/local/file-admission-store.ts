@@ -207,6 +207,9 @@ export class FileAdmissionStore implements AdmissionStore, RequestLog {
       Object.freeze({
         ...meta,
         ...(meta.fairShareLevel ? { fairShareLevel: deepFreeze({ ...meta.fairShareLevel }) } : {}),
+        ...(meta.criticalReserve
+          ? { criticalReserve: deepFreeze({ ...meta.criticalReserve }) }
+          : {}),
         ...(meta.dominantFairShare
           ? { dominantFairShare: deepFreeze(structuredClone(meta.dominantFairShare)) }
           : {}),

@@ -102,6 +102,9 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
         ...(ledger.fairShareLevel
           ? { fairShareLevel: deepFreeze({ ...ledger.fairShareLevel }) }
           : {}),
+        ...(ledger.criticalReserve
+          ? { criticalReserve: deepFreeze({ ...ledger.criticalReserve }) }
+          : {}),
         ...(ledger.dominantFairShare
           ? { dominantFairShare: deepFreeze(structuredClone(ledger.dominantFairShare)) }
           : {}),

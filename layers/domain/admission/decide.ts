@@ -71,6 +71,9 @@ export interface AdmissionOutcome {
 
 /**
  * Decides one capacity request against a pool's ledger, by these rules, in order:
+ * 0. the ledger's critical reserve (the plan's room for a critical burst) is not there for
+ *    deferrable requests, now or later, nor for the delays of normal ones (they may take free
+ *    room now): work that can wait never books the room a critical request cannot wait for;
  * 1. the user's cap (tier, or the user's override): above it → offer what fits the cap (if
  *    alternatives are accepted and it is at least `offerMinFraction` of the ask), else reject;
  * 2. fits now over [now, now + duration) → grant (the user's own warm lease is consumed first);
@@ -115,6 +118,8 @@ class Decider {
   private readonly guarantee: Amounts;
   private readonly cap: Amounts | undefined;
   private readonly timeline: TimelineSegment[];
+  /** The timeline a delay is booked on: less the pool's critical reserve unless critical. */
+  private readonly bookingTimeline: TimelineSegment[];
   private readonly ask: BookingAsk;
   private readonly context: string[] = [];
   private footprint: Amounts | undefined;
@@ -127,7 +132,15 @@ class Decider {
     const limits = effectiveLimits(input.user, input.tier);
     this.guarantee = limits.guaranteedMinimum;
     this.cap = limits.cap;
-    this.timeline = buildTimeline(this.ledger, this.request.userId, this.now);
+    const reserved =
+      this.request.criticality === "critical" || !this.ledger.criticalReserve
+        ? undefined
+        : buildTimeline(this.seenBy(this.ledger), this.request.userId, this.now);
+    this.timeline =
+      reserved && this.request.criticality === "deferrable"
+        ? reserved
+        : buildTimeline(this.ledger, this.request.userId, this.now);
+    this.bookingTimeline = reserved ?? this.timeline;
     this.ask = {
       userId: this.request.userId,
       amounts: this.request.amounts,
@@ -138,6 +151,12 @@ class Decider {
 
   decide(): AdmissionOutcome {
     this.context.push(this.readForecast(), this.describeLimits());
+    const reserve = this.ledger.criticalReserve;
+    if (reserve && this.request.criticality !== "critical") {
+      this.context.push(
+        `rule 0 (critical reserve): ${formatAmounts(reserve)} of pool ${this.request.pool} is kept for critical requests (the plan's room for a critical burst); a delay of this ${this.request.criticality} request is booked only in the rest`,
+      );
+    }
     const step = this.run();
     return {
       decision: step.decision,
@@ -413,7 +432,8 @@ class Decider {
   ): Step | undefined {
     const maxDelay = this.request.maxDelaySeconds;
     if (maxDelay <= 0) return undefined;
-    const startAt = earliestStart(this.timeline, this.ask, searchFrom, this.now + maxDelay);
+    // A delay books capacity ahead: not in the room kept for critical bursts (rule 0).
+    const startAt = earliestStart(this.bookingTimeline, this.ask, searchFrom, this.now + maxDelay);
     if (startAt === undefined || startAt <= this.now) return undefined;
     const { ledger } = bookRequestLease(this.ledger, this.leaseFrom(startAt));
     const wait = etaOf(startAt, this.now);
@@ -594,6 +614,27 @@ class Decider {
         `${r}: ${num(free[r] ?? 0)} free of ${num(capacity[r] ?? 0)} for ${userId}, asked ${num(this.request.amounts[r] ?? 0)}`,
     );
     return `pool ${pool} lacks room over the next ${this.request.durationSeconds} s (${parts.join("; ")})`;
+  }
+
+  /**
+   * The ledger as a delay of this request may book it: every capacity step less the pool's
+   * `criticalReserve` (rule 0: work that waits must not book ahead the room a critical request,
+   * which cannot wait, will need).
+   */
+  private seenBy(ledger: PoolLedger): PoolLedger {
+    const reserve = ledger.criticalReserve;
+    if (!reserve) return ledger;
+    return {
+      ...ledger,
+      capacity: ledger.capacity.map((step) => {
+        const capacity: Amounts = { ...step.capacity };
+        for (const r of RESOURCES) {
+          const c = capacity[r];
+          if (c !== undefined) capacity[r] = Math.max(0, c - (reserve[r] ?? 0));
+        }
+        return { start: step.start, capacity };
+      }),
+    };
   }
 
   private readForecast(): string {

@@ -626,7 +626,12 @@ export function applyPlanToLedger(
     drf && first?.dominantRounds && first.dominantRounds.length > 0 && scarceLevel(plan)
       ? { rounds: first.dominantRounds, capacity: { ...first.capacity } }
       : undefined;
-  const { fairShareLevel: _previousLevel, dominantFairShare: _previousDominant, ...rest } = ledger;
+  const {
+    fairShareLevel: _previousLevel,
+    dominantFairShare: _previousDominant,
+    criticalReserve: _previousReserve,
+    ...rest
+  } = ledger;
   return pruneLedger(
     {
       ...rest,
@@ -636,6 +641,7 @@ export function applyPlanToLedger(
       planIssuedAt: plan.issuedAt,
       ...(fairShareLevel ? { fairShareLevel: { ...fairShareLevel } } : {}),
       ...(dominantFairShare ? { dominantFairShare } : {}),
+      ...(plan.criticalReserve ? { criticalReserve: { ...plan.criticalReserve } } : {}),
       updatedAt: nowSeconds,
     },
     nowSeconds,

@@ -31,6 +31,7 @@ export const PoolLedgerSchema = z.object({
   leases: z.array(LeaseSchema),
   planIssuedAt: EpochSecondsSchema.optional(),
   fairShareLevel: AmountsSchema.optional(),
+  criticalReserve: AmountsSchema.optional(),
   dominantFairShare: z
     .object({
       rounds: z.array(

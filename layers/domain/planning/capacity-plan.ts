@@ -44,7 +44,9 @@ import { intervalStartOf } from "../time.js";
  *    more critical pod fitted), within the user's cap. Critical requests may not wait, and they
  *    come in lumps (a few pods, an instance) that a forecast of the pool's total smooths away;
  *    without this room a quiet pool is planned down to where the next critical request cannot
- *    fit, and capacity added once a burst is admitted serves only a lag later.
+ *    fit, and capacity added once a burst is admitted serves only a lag later. The room is also
+ *    the plan's `criticalReserve`: admission keeps it from deferrable work and from normal work's
+ *    delays (decide.ts, rule 0), or work that can wait would take it first.
  * 3. Warm reservations: a user predicted to burst — whose expected demand (the forecast mean, or the
  *    footprint when no mean is given) in the next `warm.intervals` intervals exceeds what it uses
  *    now (the forecast's mean for the current interval) by more than `warm.minIncreaseFraction`
@@ -320,6 +322,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
   const fallbackResources: Resource[] = [];
   const floorRaised = new Map<Resource, boolean[]>();
   const mixes = new Map<Resource, TierMix[]>();
+  const criticalReserve: Amounts = {};
   for (const r of resources) {
     const mix = tierMix(input, r, policy);
     const parts = input.poolForecast
@@ -377,6 +380,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     }
     const held = input.committed;
     const room = criticalRoom(users, r, input.tiers);
+    if (room.amount > 0) criticalReserve[r] = room.amount;
     let floored = 0;
     let roomed = 0;
     for (let k = 0; k < horizon; k++) {
@@ -722,6 +726,7 @@ export function planPool(input: PlanPoolInput): PoolPlan {
     warmReservations: reservations,
     notableAllocations,
     costUsd,
+    ...(Object.keys(criticalReserve).length > 0 ? { criticalReserve } : {}),
   };
 }
 

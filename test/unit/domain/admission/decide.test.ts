@@ -314,6 +314,57 @@ describe("decideAdmission: delays and offers (rules 5 and 6)", () => {
   });
 });
 
+describe("decideAdmission: the critical reserve (rule 0)", () => {
+  // 16 vcpu, 6 held until T + 1,200, 8 kept for critical bursts: 10 free, 2 outside the reserve.
+  const reserved = ledger({
+    criticalReserve: { vcpu: 8 },
+    leases: [lease({ userId: "hooli", amounts: { vcpu: 6 }, endAt: T + 1_200 })],
+  });
+
+  it("keeps deferrable work out of the reserve, now and booked ahead", () => {
+    const out = decideAdmission(
+      input(
+        request({ userId: "hooli", criticality: "deferrable", maxDelaySeconds: 3_600 }),
+        reserved,
+      ),
+    );
+    // 4 fit the 10 free, not the 2 outside the reserve: delayed until the held 6 end.
+    expect(out.decision).toMatchObject({ outcome: "delay", startAt: T + 1_200 });
+    expect(out.explanation.join("\n")).toContain("rule 0 (critical reserve): 8 vcpu of pool cpu");
+  });
+
+  it("lets normal work take free room now but books its delays only outside the reserve", () => {
+    const now = decideAdmission(input(request({ maxDelaySeconds: 600 }), reserved));
+    expect(now.decision.outcome).toBe("grant");
+    // Asking 9 of the 10 free (7 of them in the reserve): granted now all the same.
+    const big = decideAdmission(
+      input(request({ amounts: { vcpu: 9 }, maxDelaySeconds: 600 }), reserved),
+    );
+    expect(big.decision.outcome).toBe("grant");
+    // Asking 12 does not fit now; a delay would need 12 outside the reserve (8 of 16), never: rejected.
+    const tooBig = decideAdmission(
+      input(request({ amounts: { vcpu: 12 }, maxDelaySeconds: 3_000 }), reserved),
+    );
+    expect(tooBig.decision.outcome).toBe("reject");
+    // Without the reserve the same request is delayed until the held 6 end.
+    const open = decideAdmission(
+      input(
+        request({ amounts: { vcpu: 12 }, maxDelaySeconds: 3_000 }),
+        ledger({ leases: reserved.leases }),
+      ),
+    );
+    expect(open.decision).toMatchObject({ outcome: "delay", startAt: T + 1_200 });
+  });
+
+  it("gives critical requests the whole pool, reserve included", () => {
+    const out = decideAdmission(
+      input(request({ userId: "acme", criticality: "critical", amounts: { vcpu: 10 } }), reserved),
+    );
+    expect(out.decision.outcome).toBe("grant");
+    expect(out.explanation.join("\n")).not.toContain("rule 0");
+  });
+});
+
 describe("decideAdmission: rejections (rule 7)", () => {
   it("says when to retry from the ledger: when the blocking lease ends", () => {
     const full = ledger({

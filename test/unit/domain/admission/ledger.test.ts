@@ -319,6 +319,12 @@ describe("applyPlanToLedger", () => {
     expect(calm.fairShareLevel).toBeUndefined();
   });
 
+  it("carries the plan's critical reserve into the ledger, and drops it when the plan has none", () => {
+    const reserved = applyPlanToLedger(before, plan({ criticalReserve: { vcpu: 15 } }), T);
+    expect(reserved.criticalReserve).toEqual({ vcpu: 15 });
+    expect(applyPlanToLedger(reserved, plan(), T).criticalReserve).toBeUndefined();
+  });
+
   it("records the plan, bumps the version and stamps the time", () => {
     expect([after.planIssuedAt, after.version, after.updatedAt]).toEqual([T, 4, T]);
   });

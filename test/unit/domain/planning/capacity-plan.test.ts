@@ -133,6 +133,8 @@ describe("planPool demand", () => {
     expect(plan.intervals[0]?.reason).toContain(
       "room for a critical burst of 15 (the largest ls sent recently, 12.5, + its tier's 20 % headroom, within its cap)",
     );
+    // The same room is what admission keeps from work that is not critical.
+    expect(plan.criticalReserve).toEqual({ vcpu: 15 });
   });
 
   it("grows a critical burst by its tier's headroom only up to the user's cap", () => {
@@ -164,6 +166,7 @@ describe("planPool demand", () => {
       withSmallPeak.intervals.map((i) => i.demand.vcpu),
     );
     expect(without.intervals[0]?.demand.vcpu).toBeCloseTo(36, 9);
+    expect(without.criticalReserve).toBeUndefined();
     expect(withSmallPeak.intervals[0]?.reason).not.toContain("critical request");
   });
 
