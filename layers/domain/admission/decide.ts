@@ -118,7 +118,7 @@ class Decider {
   private readonly guarantee: Amounts;
   private readonly cap: Amounts | undefined;
   private readonly timeline: TimelineSegment[];
-  /** The timeline a delay is booked on: less the pool's critical reserve unless critical. */
+  /** The timeline a delay is booked on: less the pool's critical reserve, unless critical (rule 0). */
   private readonly bookingTimeline: TimelineSegment[];
   private readonly ask: BookingAsk;
   private readonly context: string[] = [];
@@ -154,7 +154,7 @@ class Decider {
     const reserve = this.ledger.criticalReserve;
     if (reserve && this.request.criticality !== "critical") {
       this.context.push(
-        `rule 0 (critical reserve): ${formatAmounts(reserve)} of pool ${this.request.pool} is kept for critical requests (the plan's room for a critical burst); a delay of this ${this.request.criticality} request is booked only in the rest`,
+        `rule 0 (critical reserve): ${formatAmounts(reserve)} of pool ${this.request.pool} is kept for critical requests (the plan's room for a critical burst); ${this.request.criticality === "deferrable" ? "this deferrable request is decided" : "a delay of this normal request is booked"} only in the rest`,
       );
     }
     const step = this.run();
@@ -617,9 +617,9 @@ class Decider {
   }
 
   /**
-   * The ledger as a delay of this request may book it: every capacity step less the pool's
-   * `criticalReserve` (rule 0: work that waits must not book ahead the room a critical request,
-   * which cannot wait, will need).
+   * The ledger less the pool's `criticalReserve` at every capacity step: all a deferrable request
+   * may use, and where a normal request's delay is booked (rule 0: work that can wait must not
+   * take, or book ahead, the room a critical request, which cannot wait, will need).
    */
   private seenBy(ledger: PoolLedger): PoolLedger {
     const reserve = ledger.criticalReserve;
