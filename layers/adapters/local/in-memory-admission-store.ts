@@ -79,7 +79,7 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
     this.decisions.set(copy.requestId, copy);
     const last = this.byTime[this.byTime.length - 1];
     if (last === undefined || last.decidedAt <= copy.decidedAt) this.byTime.push(copy);
-    else this.byTime.splice(firstDecidedAtOrAfter(this.byTime, copy.decidedAt + 1e-9), 0, copy);
+    else this.byTime.splice(firstDecidedAtOrAfter(this.byTime, copy.decidedAt, true), 0, copy);
   }
 
   private versionOf(pool: string): number {
@@ -113,13 +113,21 @@ export class InMemoryAdmissionStore implements AdmissionStore, RequestLog {
   }
 }
 
-/** Index of the first record (in `decidedAt` order) decided at or after `time`. */
-function firstDecidedAtOrAfter(records: readonly DecisionRecord[], time: number): number {
+/**
+ * Index of the first record (in `decidedAt` order) decided at or after `time` — or, with
+ * `after`, strictly after it (where a record decided at `time` goes, behind its equals).
+ */
+function firstDecidedAtOrAfter(
+  records: readonly DecisionRecord[],
+  time: number,
+  after = false,
+): number {
   let low = 0;
   let high = records.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if ((records[mid] as DecisionRecord).decidedAt < time) low = mid + 1;
+    const at = (records[mid] as DecisionRecord).decidedAt;
+    if (at < time || (after && at === time)) low = mid + 1;
     else high = mid;
   }
   return low;

@@ -118,8 +118,8 @@ class Decider {
   private readonly guarantee: Amounts;
   private readonly cap: Amounts | undefined;
   private readonly timeline: TimelineSegment[];
-  /** The timeline a delay is booked on: less the pool's critical reserve, unless critical (rule 0). */
-  private readonly bookingTimeline: TimelineSegment[];
+  /** The timeline a delay is booked on (rule 0), built when a delay is first looked for. */
+  private booking: TimelineSegment[] | undefined;
   private readonly ask: BookingAsk;
   private readonly context: string[] = [];
   private footprint: Amounts | undefined;
@@ -132,15 +132,14 @@ class Decider {
     const limits = effectiveLimits(input.user, input.tier);
     this.guarantee = limits.guaranteedMinimum;
     this.cap = limits.cap;
-    const reserved =
-      this.request.criticality === "critical" || !this.ledger.criticalReserve
-        ? undefined
-        : buildTimeline(this.seenBy(this.ledger), this.request.userId, this.now);
-    this.timeline =
-      reserved && this.request.criticality === "deferrable"
-        ? reserved
-        : buildTimeline(this.ledger, this.request.userId, this.now);
-    this.bookingTimeline = reserved ?? this.timeline;
+    // A deferrable request sees the pool less its critical reserve, now and later (rule 0).
+    const deferrable = this.request.criticality === "deferrable";
+    this.timeline = buildTimeline(
+      deferrable ? this.seenBy(this.ledger) : this.ledger,
+      this.request.userId,
+      this.now,
+    );
+    if (deferrable || this.request.criticality === "critical") this.booking = this.timeline;
     this.ask = {
       userId: this.request.userId,
       amounts: this.request.amounts,
@@ -433,7 +432,12 @@ class Decider {
     const maxDelay = this.request.maxDelaySeconds;
     if (maxDelay <= 0) return undefined;
     // A delay books capacity ahead: not in the room kept for critical bursts (rule 0).
-    const startAt = earliestStart(this.bookingTimeline, this.ask, searchFrom, this.now + maxDelay);
+    const startAt = earliestStart(
+      this.bookingTimeline(),
+      this.ask,
+      searchFrom,
+      this.now + maxDelay,
+    );
     if (startAt === undefined || startAt <= this.now) return undefined;
     const { ledger } = bookRequestLease(this.ledger, this.leaseFrom(startAt));
     const wait = etaOf(startAt, this.now);
@@ -614,6 +618,14 @@ class Decider {
         `${r}: ${num(free[r] ?? 0)} free of ${num(capacity[r] ?? 0)} for ${userId}, asked ${num(this.request.amounts[r] ?? 0)}`,
     );
     return `pool ${pool} lacks room over the next ${this.request.durationSeconds} s (${parts.join("; ")})`;
+  }
+
+  /** The timeline a delay is booked on: a normal request's is less the critical reserve. */
+  private bookingTimeline(): TimelineSegment[] {
+    this.booking ??= this.ledger.criticalReserve
+      ? buildTimeline(this.seenBy(this.ledger), this.request.userId, this.now)
+      : this.timeline;
+    return this.booking;
   }
 
   /**

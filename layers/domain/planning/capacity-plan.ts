@@ -157,6 +157,14 @@ export interface PlanPoolInput {
   readonly maxNotableAllocations?: number;
 }
 
+/** The room kept for a critical burst: how much, and whose burst (as sent, and its tier's headroom). */
+interface CriticalRoom {
+  readonly amount: number;
+  readonly userId?: string;
+  readonly peak?: number;
+  readonly headroom?: number;
+}
+
 /**
  * The room to keep for critical bursts of a resource (rule 2b): the largest of the pool's users'
  * recent critical bursts, each grown by its tier's headroom, within their caps.
@@ -165,8 +173,8 @@ function criticalRoom(
   users: readonly UserFootprint[],
   resource: Resource,
   tiers: Readonly<Record<string, TierPolicy>>,
-): { amount: number; userId?: string; peak?: number; headroom?: number } {
-  let best: { amount: number; userId?: string; peak?: number; headroom?: number } = { amount: 0 };
+): CriticalRoom {
+  let best: CriticalRoom = { amount: 0 };
   for (const u of users) {
     const peak = u.criticalPeak?.[resource];
     if (peak === undefined) continue;
@@ -828,10 +836,11 @@ function demandSourcePhrase(
   fallback: readonly Resource[],
 ): string {
   const [shown, mix] = [...mixes.entries()][0] ?? [];
+  const one = mix?.[0] ?? policy;
   const forecastPart =
     mix && mix.length > 1
       ? `pool forecast by tier share of expected ${shown}: ${mix.map((m) => `${m.tier} ${fmt(m.share * 100)} % at q${m.quantile} + ${fmt(m.headroom * 100)} %`).join(", ")} headroom`
-      : `pool forecast q${mix?.[0]?.quantile ?? policy.quantile} + ${fmt((mix?.[0]?.headroom ?? policy.headroom) * 100)} % headroom, tier ${mix?.[0]?.tier ?? policy.tier}${policy.fromUsers ? "" : " (no users: highest tier quantile)"}`;
+      : `pool forecast q${one.quantile} + ${fmt(one.headroom * 100)} % headroom, tier ${one.tier}${policy.fromUsers ? "" : " (no users: highest tier quantile)"}`;
   const sumPart = `sum of ${input.users.length} user footprints at their tiers' quantiles + their tiers' headroom`;
   if (fallback.length === 0) return forecastPart;
   const why = input.poolForecast
