@@ -23,7 +23,17 @@ export function frozenCopy<T>(value: T): T {
   const source = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
   // Keys, not entries: no [key, value] pair allocated per field.
-  for (const key of Object.keys(source)) copy[key] = frozenCopy(source[key]);
+  for (const key of Object.keys(source)) {
+    // An own "__proto__" key (JSON.parse makes one) would set the copy's prototype if assigned.
+    if (key === "__proto__") {
+      Object.defineProperty(copy, key, {
+        value: frozenCopy(source[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else copy[key] = frozenCopy(source[key]);
+  }
   return Object.freeze(copy) as T;
 }
 

@@ -19,6 +19,15 @@ describe("samePlainData", () => {
     );
   });
 
+  it("keeps an own __proto__ key as data, not as the copy's prototype", () => {
+    const value = JSON.parse('{"__proto__":{"a":1},"b":2}') as Record<string, unknown>;
+    const copy = frozenCopy(value);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(["__proto__", "b"]);
+    expect(samePlainData(value, copy)).toBe(true);
+    expect(samePlainData(value, { b: 2 })).toBe(false);
+  });
+
   it("ignores key order, tells a missing key from an undefined one, and equates NaN", () => {
     expect(samePlainData({ a: 1, b: [2, { c: 3 }] }, { b: [2, { c: 3 }], a: 1 })).toBe(true);
     expect(samePlainData({ a: 1 }, { a: 1, b: undefined })).toBe(false);
