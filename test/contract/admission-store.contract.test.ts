@@ -5,7 +5,8 @@ import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-
 import { keys, REQUEST_LOG_INDEX, type TableNames } from "../../layers/adapters/dynamodb/tables.js";
 import { FileAdmissionStore } from "../../layers/adapters/local/file-admission-store.js";
 import { InMemoryAdmissionStore } from "../../layers/adapters/local/in-memory-admission-store.js";
-import type { DecisionRecord, PoolLedger } from "../../layers/domain/admission.js";
+import type { DecisionRecord, Lease, PoolLedger } from "../../layers/domain/admission.js";
+import { emptyLedger, pruneLedger } from "../../layers/domain/admission/ledger.js";
 import { shardOf } from "../../layers/domain/sharding.js";
 import type { AdmissionStore } from "../../layers/ports/admission-store.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
@@ -156,6 +157,59 @@ describe.each<[string, () => AdmissionStore]>([
     expect(await store.getLedger(pool)).toEqual({ ...next, version: 2 });
   });
 
+  it("holds a pool whose leases outgrow one DynamoDB item (400 KB), and drops expired ones", async () => {
+    // dlrm's cpu pool holds ≈ 4,650 live leases (≈ 770 KB as JSON). Here 330 leases with long
+    // ids (≈ 430 KB), written 90 at a time (one DynamoDB transaction holds 100 items), then one
+    // decision booked on top. (Fewer, larger leases: moto copies the table for every item of a
+    // transaction, so its time grows with leases × leases.)
+    const store = make();
+    const pool = unique("pool");
+    const long = (i: number) => `${unique("r")}-${String(i).padStart(4, "0")}`.padEnd(120, "x");
+    const lease = (requestId: string, i: number): Lease => ({
+      leaseId: `request:${requestId}`.padEnd(1_000, "-"),
+      userId: `user-${i % 7}`.padEnd(120, "u"),
+      kind: "request",
+      amounts: { vcpu: 0.01, memoryGiB: 0.02 },
+      startAt: T,
+      // Every other lease ends early: the prune below drops those.
+      endAt: i % 2 === 0 ? T + 100 : T + 10_000,
+      requestId,
+    });
+    let current = ledger(pool, 0, { leases: [] });
+    for (let from = 0; from < 330; from += 90) {
+      const added = Array.from({ length: Math.min(90, 330 - from) }, (_, k) =>
+        lease(long(from + k), from + k),
+      );
+      const next = {
+        ...current,
+        version: current.version + 1,
+        leases: [...current.leases, ...added],
+      };
+      expect(await store.putLedger(next, current.version)).toBe("committed");
+      current = next;
+    }
+    expect(JSON.stringify(current.leases).length).toBeGreaterThan(400_000);
+    const requestId = long(330);
+    const booked = {
+      ...current,
+      version: current.version + 1,
+      leases: [...current.leases, lease(requestId, 1)],
+    };
+    expect(await store.commitDecision(booked, current.version, record(requestId, pool))).toEqual({
+      status: "committed",
+    });
+    expect(await store.getLedger(pool)).toEqual(booked);
+    // The plan's next write at T + 200: the 165 ended leases go, the rest stay in their order.
+    const pruned = {
+      ...pruneLedger(booked, T + 200),
+      version: booked.version + 1,
+      updatedAt: T + 200,
+    };
+    expect(pruned.leases).toHaveLength(166);
+    expect(await store.putLedger(pruned, booked.version)).toBe("committed");
+    expect(await store.getLedger(pool)).toEqual(pruned);
+  });
+
   it("reports a conflict on a stale version and writes neither the ledger nor the decision", async () => {
     const store = make();
     const pool = unique("pool");
@@ -287,8 +341,80 @@ describe("DynamoDbAdmissionStore items", () => {
         .send(new GetCommand({ TableName: tables.admission, Key: keys.ledger(pool) }))
     ).Item;
     expect(Object.keys(ledgerItem ?? {}).sort()).toEqual(
-      ["pk", "sk", "version", "capacity", "leases", "updatedAt"].sort(),
+      ["pk", "sk", "version", "nextSeq", "capacity", "warmLeases", "updatedAt"].sort(),
     );
+    // The request lease is an item of its own in the ledger's partition, with a TTL after its end.
+    const leaseItem = (
+      await aws.documentClient().send(
+        new GetCommand({
+          TableName: tables.admission,
+          Key: keys.ledgerLease(pool, `request:${requestId}`),
+        }),
+      )
+    ).Item;
+    expect(leaseItem).toMatchObject({
+      seq: 1, // after the warm lease
+      kind: "request",
+      requestId,
+      endAt: T + 600,
+      expiresAt: T + 600 + 86_400,
+    });
+  });
+});
+
+describe("DynamoDbAdmissionStore leases", () => {
+  const store = () =>
+    new DynamoDbAdmissionStore(aws.documentClient(), tables.admission, { shardCount: SHARDS });
+  const requestLease = (requestId: string, endAt: number): Lease => ({
+    leaseId: `request:${requestId}`,
+    userId: "globex",
+    kind: "request",
+    amounts: { vcpu: 1 },
+    startAt: T,
+    endAt,
+    requestId,
+  });
+
+  it("writes over a ledger another instance wrote: leases booked, released early and ended", async () => {
+    const [a, b] = [store(), store()];
+    const pool = unique("pool");
+    const [warm] = ledger(pool, 1).leases;
+    const first = ledger(pool, 1, {
+      leases: [requestLease("r1", T + 600), warm as Lease, requestLease("r2", T + 100)],
+    });
+    expect(await a.putLedger(first, 0)).toBe("committed");
+    expect(await b.getLedger(pool)).toEqual(first);
+    // b releases r1 before its end, drops r2 (ended) and books r3.
+    const second = {
+      ...first,
+      version: 2,
+      updatedAt: T + 200,
+      leases: [warm as Lease, requestLease("r3", T + 900)],
+    };
+    expect(await b.commitDecision(second, 1, record("r3", pool))).toEqual({ status: "committed" });
+    // a still holds version 1: its write is a conflict, and it reads b's ledger.
+    expect(await a.putLedger({ ...first, version: 2 }, 1)).toBe("conflict");
+    expect(await a.getLedger(pool)).toEqual(second);
+    const items = await aws.documentClient().send(
+      new QueryCommand({
+        TableName: tables.admission,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.ledger(pool).pk },
+      }),
+    );
+    expect(items.Items?.map((i) => i.sk)).toEqual(["LEASE#request:r3", "LEDGER"]);
+  });
+
+  it("refuses a write that changes more leases than one transaction holds, and writes nothing", async () => {
+    const s = store();
+    const pool = unique("pool");
+    const many = Array.from({ length: 99 }, (_, i) => requestLease(`bulk-${i}`, T + 600));
+    await expect(s.putLedger(ledger(pool, 1, { leases: many }), 0)).rejects.toThrow(
+      /would change 99 leases at once; one DynamoDB transaction holds at most 98/,
+    );
+    expect(await s.getLedger(pool)).toEqual(emptyLedger(pool));
+    expect(await s.putLedger(ledger(pool, 1, { leases: many.slice(0, 98) }), 0)).toBe("committed");
+    expect((await store().getLedger(pool)).leases).toEqual(many.slice(0, 98));
   });
 });
 

@@ -11,6 +11,10 @@ import { dependencyError } from "./errors.js";
 const BATCH_LIMIT = 25;
 const MAX_ROUNDS = 8;
 
+type WriteRequest =
+  | { readonly PutRequest: { readonly Item: Record<string, unknown> } }
+  | { readonly DeleteRequest: { readonly Key: Record<string, unknown> } };
+
 /**
  * Puts items in batches of 25, resending unprocessed items with exponential backoff and full
  * jitter. Puts are whole-item replacements keyed by their keys, so resending is idempotent.
@@ -22,8 +26,37 @@ export async function batchPut(
   tableName: string,
   items: readonly Record<string, unknown>[],
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH_LIMIT) {
-    let pending = items.slice(i, i + BATCH_LIMIT).map((Item) => ({ PutRequest: { Item } }));
+  await batchWrite(
+    client,
+    tableName,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/**
+ * Deletes items by key in batches of 25, as `batchPut` puts them (deleting twice is harmless).
+ *
+ * @throws DependencyError when DynamoDB fails or keys stay unprocessed after 8 rounds.
+ */
+export async function batchDelete(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+): Promise<void> {
+  await batchWrite(
+    client,
+    tableName,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
+}
+
+async function batchWrite(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+): Promise<void> {
+  for (let i = 0; i < requests.length; i += BATCH_LIMIT) {
+    let pending: WriteRequest[] = requests.slice(i, i + BATCH_LIMIT);
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) {
         throw new DependencyError(
@@ -42,9 +75,11 @@ export async function batchPut(
         throw dependencyError("DynamoDB", `writing ${pending.length} items to ${tableName}`, error);
       }
       const unprocessed = result.UnprocessedItems?.[tableName] ?? [];
-      pending = unprocessed.flatMap((r) =>
-        r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : [],
-      );
+      pending = unprocessed.flatMap((r): WriteRequest[] => {
+        if (r.PutRequest?.Item) return [{ PutRequest: { Item: r.PutRequest.Item } }];
+        if (r.DeleteRequest?.Key) return [{ DeleteRequest: { Key: r.DeleteRequest.Key } }];
+        return [];
+      });
     }
   }
 }

@@ -76,6 +76,11 @@ export const keys = {
   plan: (pool: string, issuedAt: number) => ({ pk: `PLAN#${pool}`, sk: timeKey(issuedAt) }),
 
   ledger: (pool: string) => ({ pk: `LEDGER#${pool}`, sk: "LEDGER" }),
+  /** A request lease of a pool's ledger: its own item in the ledger's partition. */
+  ledgerLease: (pool: string, leaseId: string) => ({
+    pk: `LEDGER#${pool}`,
+    sk: `LEASE#${leaseId}`,
+  }),
   decision: (requestId: string) => ({ pk: `REQ#${requestId}`, sk: "DECISION" }),
   /** Request-log GSI keys of a decision: one partition per shard and UTC day. */
   requestLog: (shard: number, shardCount: number, receivedAt: number, requestId: string) => ({
