@@ -1,8 +1,8 @@
-import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-admission-store.js";
 import { DynamoDbForecastStore } from "../../layers/adapters/dynamodb/dynamodb-forecast-store.js";
 import { DynamoDbPolicyStore } from "../../layers/adapters/dynamodb/dynamodb-policy-store.js";
 import { DynamoDbUserRegistry } from "../../layers/adapters/dynamodb/dynamodb-user-registry.js";
 import type { AdmitRequestDeps } from "../../layers/use-cases/admit-request.js";
+import { admissionStoreFor } from "../shared/admission-store.js";
 import { type AwsRuntime, awsRuntime } from "../shared/runtime.js";
 
 let cached: AwsRuntime | undefined;
@@ -15,7 +15,8 @@ export function admissionRuntime(): AwsRuntime {
 
 /**
  * The admission use case's adapters. Built per invocation from the loaded config (cheap objects
- * over the cached clients), because the shard count and decision retention come from it.
+ * over the cached clients; the admission store is kept across invocations), because the shard
+ * count and decision retention come from it.
  */
 export async function admissionDeps(rt: AwsRuntime): Promise<AdmitRequestDeps> {
   const config = await rt.configSource.load();
@@ -23,7 +24,7 @@ export async function admissionDeps(rt: AwsRuntime): Promise<AdmitRequestDeps> {
   return {
     config: rt.configSource,
     users: new DynamoDbUserRegistry(documentClient, tables.registry, config.shardCount),
-    admissions: new DynamoDbAdmissionStore(documentClient, tables.admission, {
+    admissions: admissionStoreFor(documentClient, tables.admission, {
       shardCount: config.shardCount,
       decisionRetentionSeconds: config.admission.decisionRetentionSeconds,
     }),

@@ -1,10 +1,10 @@
 import { AasCapacityScaler } from "../../layers/adapters/application-auto-scaling/aas-capacity-scaler.js";
-import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-admission-store.js";
 import { DynamoDbForecastStore } from "../../layers/adapters/dynamodb/dynamodb-forecast-store.js";
 import { DynamoDbPlanStore } from "../../layers/adapters/dynamodb/dynamodb-plan-store.js";
 import { DynamoDbPolicyStore } from "../../layers/adapters/dynamodb/dynamodb-policy-store.js";
 import { DynamoDbUserRegistry } from "../../layers/adapters/dynamodb/dynamodb-user-registry.js";
 import type { PlanCapacityDeps } from "../../layers/use-cases/plan-capacity.js";
+import { admissionStoreFor } from "../shared/admission-store.js";
 import { type AwsRuntime, awsRuntime } from "../shared/runtime.js";
 
 let cached: AwsRuntime | undefined;
@@ -17,7 +17,8 @@ export function planRuntime(): AwsRuntime {
 
 /**
  * The plan use case's adapters. Built per invocation from the loaded config (cheap objects over
- * the cached clients), because the shard count and decision retention come from it.
+ * the cached clients; the admission store is kept across invocations), because the shard count and
+ * decision retention come from it.
  * Extra environment: `SCHEDULED_ACTION_PREFIX` (default "shaper"), the first part of the names
  * of the scheduled actions the plan owns.
  */
@@ -34,7 +35,7 @@ export async function planDeps(rt: AwsRuntime): Promise<PlanCapacityDeps> {
       ...(rt.env.SCHEDULED_ACTION_PREFIX ? { actionPrefix: rt.env.SCHEDULED_ACTION_PREFIX } : {}),
     }),
     plans: new DynamoDbPlanStore(documentClient, tables.plans),
-    admissions: new DynamoDbAdmissionStore(documentClient, tables.admission, {
+    admissions: admissionStoreFor(documentClient, tables.admission, {
       shardCount: config.shardCount,
       decisionRetentionSeconds: config.admission.decisionRetentionSeconds,
     }),
