@@ -5,8 +5,8 @@ import { DynamoDbAdmissionStore } from "../../layers/adapters/dynamodb/dynamodb-
 import { keys, REQUEST_LOG_INDEX, type TableNames } from "../../layers/adapters/dynamodb/tables.js";
 import { FileAdmissionStore } from "../../layers/adapters/local/file-admission-store.js";
 import { InMemoryAdmissionStore } from "../../layers/adapters/local/in-memory-admission-store.js";
-import type { DecisionRecord, Lease, PoolLedger } from "../../layers/domain/admission.js";
 import { emptyLedger, pruneLedger } from "../../layers/domain/admission/ledger.js";
+import type { DecisionRecord, Lease, PoolLedger } from "../../layers/domain/admission.js";
 import { shardOf } from "../../layers/domain/sharding.js";
 import type { AdmissionStore } from "../../layers/ports/admission-store.js";
 import { createTables, deleteTables } from "../helpers/tables.js";
