@@ -199,6 +199,46 @@ describe("DynamoDB throttling and transient errors (faults)", () => {
     expect(after.leases.filter((l) => l.requestId === "throttled-long")).toHaveLength(1);
   });
 
+  it("keeps a committed write when deleting its ended leases fails; the next write deletes them", async () => {
+    const { faulty, admissions } = await admissionWorld("ended-cleanup");
+    const lease = (id: string, endAt: number) => ({
+      leaseId: `request:${id}`,
+      userId: "globex",
+      kind: "request" as const,
+      amounts: { vcpu: 1 },
+      startAt: NOW,
+      endAt,
+      requestId: id,
+    });
+    const first = await admissions.getLedger("ended-cleanup");
+    const booked = {
+      ...first,
+      leases: [lease("ends-soon", NOW + 60), lease("runs-on", NOW + 3_600)],
+    };
+    expect(await admissions.putLedger(booked, first.version)).toBe("committed");
+    // The plan's next write drops the ended lease; deleting its item outlasts the SDK's retries.
+    faulty.fail(/BatchWrite/, Number.POSITIVE_INFINITY, internalError);
+    const pruned = { ...booked, leases: [lease("runs-on", NOW + 3_600)], updatedAt: NOW + 120 };
+    expect(await admissions.putLedger(pruned, first.version + 1)).toBe("committed");
+    faulty.clear();
+    // The ended lease's item is still there: a reader sees it, ended (and prunes it as any).
+    const read = await admissions.getLedger("ended-cleanup");
+    expect(read.version).toBe(first.version + 2);
+    expect(read.leases.map((l) => l.requestId).sort()).toEqual(["ends-soon", "runs-on"]);
+    // The next write, of the ledger without it, deletes it.
+    expect(await admissions.putLedger({ ...pruned, updatedAt: NOW + 180 }, read.version)).toBe(
+      "committed",
+    );
+    const after = await new DynamoDbAdmissionStore(
+      createAwsClients().documentClient(),
+      tables.admission,
+      {
+        shardCount: config.shardCount,
+      },
+    ).getLedger("ended-cleanup");
+    expect(after.leases.map((l) => l.requestId)).toEqual(["runs-on"]);
+  });
+
   it("resends items DynamoDB left unprocessed until every one is written, none twice", async () => {
     const faulty = faultyClient();
     const store = new DynamoDbUsageStore(faulty.client, tables.usage);
