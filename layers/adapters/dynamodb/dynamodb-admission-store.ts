@@ -132,9 +132,8 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
           lease: lease as unknown as Lease,
         });
       }
-      placed.sort((a, b) => a.seq - b.seq);
-      ledger = parseStoredLedger({ ...rest, pool, leases: placed.map((p) => p.lease) }, where);
-      // The parsed leases, in the order of `placed`.
+      ledger = parseStoredLedger({ ...rest, pool, leases: inOrder(placed) }, where);
+      // The parsed leases, in the order of `placed` (sorted in place by inOrder).
       const parsed = new Map<string, PlacedLease>();
       for (const [i, lease] of ledger.leases.entries()) {
         if (lease.kind === "request") {
@@ -493,7 +492,7 @@ function sameLease(a: Lease, b: Lease): boolean {
   return RESOURCES.every((r) => a.amounts[r] === b.amounts[r]);
 }
 
-/** The leases in their ledger order. */
+/** The leases in their ledger order (`placed` is sorted in place). */
 function inOrder(placed: PlacedLease[]): Lease[] {
   placed.sort((a, b) => a.seq - b.seq);
   return placed.map((p) => p.lease);
