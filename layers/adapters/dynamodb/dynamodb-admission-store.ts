@@ -1,7 +1,6 @@
 import {
   type DynamoDBDocumentClient,
   PutCommand,
-  paginateQuery,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
@@ -15,6 +14,7 @@ import type { AdmissionStore, CommitResult } from "../../ports/admission-store.j
 import { batchDelete } from "./batch-write.js";
 import { dependencyError, isConditionFailure } from "./errors.js";
 import { getItem } from "./get-item.js";
+import { queryItems } from "./query-items.js";
 import { keys } from "./tables.js";
 
 /** Default time a decision record is kept (config.admission.decisionRetentionSeconds), in seconds. */
@@ -419,23 +419,17 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
   }
 
   /** The pool's lease items, every page (a busy pool's leases fill more than one). */
-  private async queryLeases(pool: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    try {
-      const pages = paginateQuery(
-        { client: this.client },
-        {
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :lease)",
-          ExpressionAttributeValues: { ":pk": keys.ledger(pool).pk, ":lease": "LEASE#" },
-          ConsistentRead: true,
-        },
-      );
-      for await (const page of pages) items.push(...(page.Items ?? []));
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading the leases of pool ${pool}`, error);
-    }
-    return items;
+  private queryLeases(pool: string): Promise<Record<string, unknown>[]> {
+    return queryItems(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :lease)",
+        ExpressionAttributeValues: { ":pk": keys.ledger(pool).pk, ":lease": "LEASE#" },
+        ConsistentRead: true,
+      },
+      `reading the leases of pool ${pool}`,
+    );
   }
 
   private decisionItem(record: DecisionRecord): Record<string, unknown> {

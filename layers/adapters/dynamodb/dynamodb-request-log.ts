@@ -1,11 +1,11 @@
-import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { CriticalitySchema, IdSchema, toFieldIssues } from "../../domain/config.js";
 import type { FieldIssue } from "../../domain/errors.js";
 import { AmountsSchema } from "../../domain/resources.js";
 import type { RequestLogEntry } from "../../domain/usage.js";
 import type { RequestLog } from "../../ports/request-log.js";
-import { dependencyError } from "./errors.js";
+import { queryItems } from "./query-items.js";
 import { keys, REQUEST_LOG_INDEX, timeKey } from "./tables.js";
 
 const DAY_SECONDS = 86_400;
@@ -97,32 +97,23 @@ export class DynamoDbRequestLog implements RequestLog {
     shard: number,
     shardCount: number,
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    try {
-      const pages = paginateQuery(
-        { client: this.client, pageSize: this.options.pageSize ?? 1_000 },
-        {
-          TableName: this.tableName,
-          IndexName: REQUEST_LOG_INDEX,
-          // logSk = `<timeKey(receivedAt)>#<requestId>`; "~" sorts after "#", so the upper bound
-          // takes every request of the last second before `to`.
-          KeyConditionExpression: "logPk = :pk AND logSk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": logPk,
-            ":from": timeKey(from),
-            ":to": `${timeKey(Math.ceil(to) - 1)}~`,
-          },
+    return queryItems(
+      this.client,
+      {
+        TableName: this.tableName,
+        IndexName: REQUEST_LOG_INDEX,
+        // logSk = `<timeKey(receivedAt)>#<requestId>`; "~" sorts after "#", so the upper bound
+        // takes every request of the last second before `to`.
+        KeyConditionExpression: "logPk = :pk AND logSk BETWEEN :from AND :to",
+        ExpressionAttributeValues: {
+          ":pk": logPk,
+          ":from": timeKey(from),
+          ":to": `${timeKey(Math.ceil(to) - 1)}~`,
         },
-      );
-      for await (const page of pages) items.push(...(page.Items ?? []));
-    } catch (error) {
-      throw dependencyError(
-        "DynamoDB",
-        `reading the request log of shard ${shard}/${shardCount} (${logPk}) from ${this.tableName}`,
-        error,
-      );
-    }
-    return items;
+      },
+      `reading the request log of shard ${shard}/${shardCount} (${logPk}) from ${this.tableName}`,
+      { pageSize: this.options.pageSize ?? 1_000 },
+    );
   }
 
   private toEntry(item: Record<string, unknown>): RequestLogEntry | undefined {

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type Amounts, AmountsSchema } from "../../domain/resources.js";
 import type {
   PoolLoadRecord,
@@ -8,7 +8,7 @@ import type {
 } from "../../domain/usage.js";
 import type { UsageStore } from "../../ports/usage-store.js";
 import { batchPut } from "./batch-write.js";
-import { dependencyError } from "./errors.js";
+import { queryItems } from "./query-items.js";
 import { keys, timeKey } from "./tables.js";
 
 /** How long collected usage is kept, in seconds (35 days: a month of history plus slack). */
@@ -121,21 +121,15 @@ export class DynamoDbUsageStore implements UsageStore {
     what: string,
   ): Promise<Record<string, unknown>[]> {
     if (fromSk > toSk) return [];
-    const out: Record<string, unknown>[] = [];
-    try {
-      const pages = paginateQuery(
-        { client: this.client },
-        {
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: { ":pk": pk, ":from": fromSk, ":to": toSk },
-        },
-      );
-      for await (const page of pages) out.push(...(page.Items ?? []));
-    } catch (error) {
-      throw dependencyError("DynamoDB", `reading ${what}`, error);
-    }
-    return out;
+    return queryItems(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":pk": pk, ":from": fromSk, ":to": toSk },
+      },
+      `reading ${what}`,
+    );
   }
 }
 
